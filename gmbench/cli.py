@@ -1,0 +1,260 @@
+"""The ``gmbench`` command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import GmbenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
+    "gmbench: which method gets closest to the global minimum of high-dimensional energy landscapes, "
+    "under the same budget? Run suites of problems x methods x seeds, store every cell, report the paper tables."))
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+STORE_OPT = typer.Option("results/gmbench.sqlite", "--store", help="SQLite results store.")
+PLUGIN_OPT = typer.Option(None, "--plugin", help="Module or .py file that registers extra problems/methods (repeatable).")
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn user errors into one line on stderr and exit status 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GmbenchError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+
+    return wrapper
+
+
+def parse_budget(text: str) -> "Any":
+    """'30', '30s', '5m', '1h', 'evals=1e5', 'time=30,evals=1000'."""
+    from .blackbox import Budget
+
+    time_s, evals = None, None
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        if part.startswith("evals="):
+            try:
+                evals = int(float(part[6:]))
+            except ValueError:
+                raise GmbenchError(f"bad --budget {text!r}: evals must be a number")
+            if evals <= 0:
+                raise GmbenchError(f"bad --budget {text!r}: evals must be positive")
+            continue
+        part = part.removeprefix("time=")
+        m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(s|m|h)?", part)
+        if not m:
+            raise GmbenchError(f"bad --budget {text!r}: use e.g. 30, 30s, 5m, 1h, evals=10000 or time=30,evals=10000")
+        time_s = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+        if time_s <= 0:
+            raise GmbenchError(f"bad --budget {text!r}: time must be positive")
+    return Budget(time_s, evals)
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        if re.fullmatch(r"\d+", text.strip()):
+            n = int(text)
+            if n < 1:
+                raise ValueError
+            return list(range(n))
+        if re.fullmatch(r"\d+-\d+", text.strip()):
+            a, b = map(int, text.split("-"))
+            return list(range(a, b + 1))
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise GmbenchError(f"bad --seeds {text!r}: use a count (3), a range (0-4) or a list (0,2,7)")
+
+
+@app.command()
+@_guard
+def run(
+    suite: str = typer.Option(..., "--suite", "-s", help="Suite name (in suites/) or path to a YAML file."),
+    store: Path = STORE_OPT,
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N (default: the suite's)."),
+    budget: Optional[str] = typer.Option(None, "--budget", help="Override the budget: 30s, 5m, evals=10000, time=30,evals=1000."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Override the seeds: 3, 0-4 or 0,2,7."),
+    problem: Optional[List[str]] = typer.Option(None, "--problem", "-p", help="Only these problems (repeatable)."),
+    method: Optional[List[str]] = typer.Option(None, "--method", "-m", help="Only these method labels (repeatable)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed cells again."),
+    plugin: Optional[List[str]] = PLUGIN_OPT,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Run a suite: every (problem x method x seed) cell not already in the store."""
+    from .env import resolve_device
+    from .registry import load_plugins
+
+    load_plugins(plugin)
+    from .methods import METHODS
+    from .problems import PROBLEMS
+    from .runner import run_cells
+    from .store import Store
+    from .suite import expand, load_suite
+
+    s = load_suite(suite)
+    dev = resolve_device(device or s.device)
+    cells = expand(s, dev, parse_budget(budget) if budget else None, parse_seeds(seeds) if seeds else None)
+    if problem:
+        wanted = {PROBLEMS.canonical(p) for p in problem}
+        cells = [c for c in cells if PROBLEMS.canonical(c.problem.name) in wanted]
+    if method:
+        labels = {c.method.label for c in cells}
+        for m in method:
+            if m not in labels:
+                from .errors import unknown_name
+
+                raise unknown_name(f"method label in suite {s.name!r}:", m, sorted(labels))
+        cells = [c for c in cells if c.method.label in set(method)]
+    if not cells:
+        raise GmbenchError("the filters leave no cell to run")
+    st = Store(store)
+    console.print(f"suite [bold]{s.name}[/]: {len(cells)} cells on {dev}, store {store}", highlight=False)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console, disable=quiet)
+    with progress:
+        task = progress.add_task("running", total=len(cells))
+
+        def on_event(kind: str, cell: Any, row: Optional[dict]) -> None:
+            if kind == "start":
+                progress.update(task, description=f"{cell.label}")
+                return
+            progress.advance(task)
+            if quiet:
+                return
+            if kind == "end" and row is not None:
+                if row["status"] == "done":
+                    d = row.get("final_dist")
+                    msg = (f"[green]done[/] {cell.label}: E={row.get('final_energy'):.6g}"
+                           + (f" dist={d:.4g}" if d is not None else "")
+                           + f" evals={row['n_energy']:,} {row['wall_s']:.1f}s ({row['stop_reason']})")
+                else:
+                    msg = f"[red]failed[/] {cell.label}: {row['error']}"
+                progress.console.print(msg, highlight=False)
+            elif kind == "skip":
+                progress.console.print(f"[dim]stored[/] {cell.label}", highlight=False)
+            elif kind == "busy":
+                progress.console.print(f"[yellow]running elsewhere[/] {cell.label}", highlight=False)
+            elif kind == "unavailable":
+                progress.console.print(f"[yellow]unavailable[/] {cell.label}: {cell.unavailable_reason}", highlight=False)
+
+        counts = run_cells(cells, st, s.name, dev, retry_failed=retry_failed, on_event=on_event)
+    console.print(", ".join(f"{v} {k}" for k, v in counts.items() if v), highlight=False)
+
+
+@app.command()
+@_guard
+def report(
+    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Only this suite (default: every suite in the store)."),
+    store: Path = STORE_OPT,
+    fmt: str = typer.Option("table", "--format", "-f", help="table, markdown, latex, csv or json."),
+) -> None:
+    """Print the Table 1/2-style results (distance from the global minimum, error per dimension)."""
+    from .report import FORMATS, report as make_report
+    from .store import Store
+
+    if fmt not in FORMATS:
+        raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
+    name = None
+    if suite:  # a suite file or a suite name known to the store
+        from .suite import find_suite, load_suite
+
+        try:
+            name = load_suite(str(find_suite(suite))).name
+        except GmbenchError:
+            name = suite
+    text = make_report(Store(store, create=False), name, fmt)
+    out.print(text, markup=False, highlight=False)
+
+
+@app.command("list")
+@_guard
+def list_(
+    what: str = typer.Argument("all", help="problems, methods or all"),
+    plugin: Optional[List[str]] = PLUGIN_OPT,
+) -> None:
+    """List problems (with properties and bounds) and methods (with parameters)."""
+    from .registry import load_plugins
+
+    load_plugins(plugin)
+    from .methods import METHODS
+    from .problems import PROBLEMS
+
+    if what not in ("all", "problems", "methods"):
+        raise GmbenchError(f"unknown list {what!r} (use problems, methods or all)")
+    if what in ("all", "problems"):
+        t = Table(title=f"Problems ({len(PROBLEMS.names())})")
+        for col in ("name", "F", "title", "bounds", "dims", "cont.", "diff.", "multimodal", "glob. min", "unique x*"):
+            t.add_column(col)
+        yn = lambda b: "yes" if b else "no"  # noqa: E731
+        for name, entry in PROBLEMS.items():
+            p, i = entry.properties, entry.info
+            mm = (yn(p.multimodal) + (f" (D>={p.multimodal_min_dim})" if p.multimodal_min_dim > 1 else "")) if p else ""
+            t.add_row(name, i.get("F", ""), i.get("title", ""), i.get("bounds", ""), i.get("dims", ""),
+                      yn(p.continuous) if p else "", yn(p.differentiable) if p else "", mm,
+                      yn(p.global_min_defined) if p else "", yn(p.unique_minimizer) if p else "")
+        out.print(t)
+    if what in ("all", "methods"):
+        t = Table(title=f"Methods ({len(METHODS.names())})")
+        t.add_column("name")
+        t.add_column("parameters (defaults)")
+        for name, cls in METHODS.items():
+            params = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+            t.add_row(name, params)
+        for name, why in METHODS.planned.items():
+            t.add_row(f"{name} (unavailable)", why)
+        out.print(t)
+
+
+@app.command()
+@_guard
+def show(
+    cell: str = typer.Argument(..., help="Cell key (or a unique prefix of it)."),
+    store: Path = STORE_OPT,
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+) -> None:
+    """Print one cell's configuration, result and anytime trace."""
+    from .store import Store
+
+    st = Store(store, create=False)
+    row = st.find_cell(cell)
+    trace = list(st.trace(row["key"]))
+    row.pop("best_x", None)
+    if fmt == "json":
+        out.print_json(json.dumps({"cell": row, "trace": trace}, default=str))
+        return
+    if fmt != "table":
+        raise GmbenchError(f"unknown format {fmt!r} (use table or json)")
+    for k in ("key", "suite", "problem_config", "method_config", "seed", "budget", "device", "dtype", "status",
+              "error", "stop_reason", "final_energy", "final_dist", "final_dist_nearest", "min_dist",
+              "avg_err_per_dim", "n_energy", "n_grad", "wall_s", "harness_s", "overrun_s"):
+        out.print(f"{k:>18}: {row.get(k)}", highlight=False)
+    t = Table(title=f"trace ({len(trace)} candidates)")
+    names = ["t", "n_energy", "n_grad", "energy", "gap", "dist", "dist_nearest", "oob"]
+    for n in names + ["scalars"]:
+        t.add_column(n)
+    for r in trace:
+        t.add_row(*[("—" if r[n] is None else f"{r[n]:.6g}" if isinstance(r[n], float) else str(r[n])) for n in names],
+                  json.dumps(r["scalars"]))
+    out.print(t)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Problems: an energy landscape that also knows its answer.
+
+A problem exposes a batched energy ``(..., D) -> (...)`` through :meth:`Problem.energy_fn`,
+which returns a plain callable that holds no reference to the answer; that callable is all a
+method ever sees (through a :class:`~gmbench.blackbox.BlackBox`). The answer side (x*, f*,
+the set of global minimizers, reference structures) is used only by the harness's
+:class:`~gmbench.recorder.Recorder` through :meth:`Problem.assess`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from ..errors import GmbenchError
+
+EnergyFn = Callable[[Tensor], Tensor]
+
+
+@dataclass(frozen=True)
+class Properties:
+    """Declared properties, as data (``gmbench filter`` selects on them).
+
+    ``differentiable`` means differentiable everywhere on R^n (n >= 2); ``multimodal`` means more
+    than one local minimum or a non-unique global minimizer, from dimension ``multimodal_min_dim``
+    on; ``global_min_defined`` means the global minimum is attained in R^n (not only in the box).
+    """
+
+    continuous: bool = True
+    differentiable: bool = True
+    multimodal: bool = False
+    global_min_defined: bool = True
+    unique_minimizer: bool = True
+    smooth_at_xstar: bool = True
+    multimodal_min_dim: int = 1
+    note: str = ""
+
+    def is_multimodal(self, dim: int) -> bool:
+        return self.multimodal and dim >= self.multimodal_min_dim
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "continuous": self.continuous,
+            "differentiable": self.differentiable,
+            "multimodal": self.multimodal,
+            "global_min_defined": self.global_min_defined,
+            "unique_minimizer": self.unique_minimizer,
+            "smooth_at_xstar": self.smooth_at_xstar,
+            "multimodal_min_dim": self.multimodal_min_dim,
+            "note": self.note,
+        }
+
+
+@dataclass
+class Assessment:
+    """What the harness measures for one candidate (never shown to the method)."""
+
+    energy: float
+    gap: float  # energy - f*
+    dist: float | None  # distance to the designated x* (the paper's convention)
+    dist_nearest: float | None  # distance to the nearest global minimizer
+    nearest_exact: bool  # False where the minimizer set is only partly known (upper bound)
+    oob: float  # how far the candidate lies outside the bounds (max over coordinates; 0 inside)
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Problem:
+    """Base class. Subclasses set ``name``, ``dim``, ``lower``/``upper`` and implement the hooks."""
+
+    name: str = ""
+    family: str = ""
+    properties: Properties = Properties()
+    f_star: float | None = 0.0
+    distance_kind: str = "euclidean"  # what `dist` means in reports
+
+    dim: int
+    lower: Tensor  # (D,) float64, cpu
+    upper: Tensor
+
+    # ---- method side ---------------------------------------------------------------------------
+    def energy_fn(self) -> EnergyFn:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def start_sampler(self) -> Callable[[int, torch.Generator], Tensor]:
+        """Answer-free sampler of starting points ``(n, generator) -> (n, D)`` float64 on CPU.
+
+        Default: uniform in the bounds. Problems with physical starting structures (atoms: frames of
+        a hot liquid) override it; every method gets the same sampler, so starting information is fair.
+        """
+        lo, hi = self.lower.clone(), self.upper.clone()
+
+        def sample(n: int, generator: torch.Generator) -> Tensor:
+            u = torch.rand((n, lo.numel()), generator=generator, dtype=torch.float64, device=generator.device)
+            return lo.to(u) + (hi - lo).to(u) * u
+
+        return sample
+
+    def config(self) -> dict[str, Any]:
+        """Everything that defines the landscape (goes into the cell key)."""
+        return {
+            "name": self.name,
+            "dim": self.dim,
+            "bounds": [float(self.lower.min()), float(self.upper.max())],
+        }
+
+    # ---- answer side (harness only) ------------------------------------------------------------
+    def x_star(self) -> Tensor | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def nearest_minimizer(self, x: Tensor) -> tuple[Tensor | None, bool]:
+        """Nearest known global minimizer to each row of ``x`` (..., D), and whether it is exact."""
+        xs = self.x_star()
+        if xs is None:
+            return None, False
+        return xs.to(x).expand_as(x), self.properties.unique_minimizer
+
+    def assess(self, x: Tensor) -> Assessment:
+        """True energy and distances of one candidate ``x`` (D,), in float64."""
+        x = x.detach().to(torch.float64).reshape(-1)
+        e = float(self.energy_fn()(x))
+        f_star = self.f_star if self.f_star is not None else math.nan
+        lo, hi = self.lower.to(x), self.upper.to(x)
+        oob = float(torch.clamp(torch.maximum(lo - x, x - hi), min=0).max()) if x.numel() else 0.0
+        xs = self.x_star()
+        dist = float(torch.linalg.vector_norm(x - xs.to(x))) if xs is not None else None
+        near, exact = self.nearest_minimizer(x)
+        dist_nearest = float(torch.linalg.vector_norm(x - near)) if near is not None else None
+        return Assessment(e, e - f_star, dist, dist_nearest, exact, oob)
+
+
+def check_bounds(name: str, lo: float, hi: float) -> None:
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
+        raise GmbenchError(f"problem {name!r}: impossible bounds [{lo}, {hi}] (need finite lo < hi)")

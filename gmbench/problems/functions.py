@@ -1,0 +1,109 @@
+"""Analytic test functions as problems: a spec is data, the evaluation a plain torch function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from ..errors import GmbenchError
+from .base import EnergyFn, Problem, Properties, check_bounds
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """Declarative description of one analytic function.
+
+    ``f`` maps a tensor ``(..., D)`` to ``(...)`` (float32 or float64, any device) and must be a
+    module-level function that closes over nothing answer-related. ``x_star`` is the designated
+    minimizer: a fill value (x* = value * 1) or a function ``dim -> (D,) float64 tensor``.
+    Minimizer sets: ``coord_roots(lo, hi)`` gives the per-coordinate roots of a product set within
+    [lo, hi] (sorted 1-D float64 tensor); ``known_minimizers(dim)`` gives a finite set ``(K, D)``
+    that is complete only if ``minimizers_exact``.
+    """
+
+    name: str
+    fnum: str | None
+    f: EnergyFn
+    bound: float
+    properties: Properties
+    x_star: float | Callable[[int], Tensor] = 0.0
+    min_dim: int = 1
+    max_dim: int | None = None
+    max_dim_reason: str = ""
+    coord_roots: Callable[[float, float], Tensor] | None = None
+    known_minimizers: Callable[[int], Tensor | None] | None = None
+    minimizers_exact: bool = True
+    within_native_box: bool = False
+    aliases: tuple[str, ...] = ()
+    formula: str = ""
+    title: str = ""
+
+
+class FunctionProblem(Problem):
+    family = "function"
+
+    def __init__(self, spec: FunctionSpec, dim: int, bounds: tuple[float, float] | None = None):
+        if not isinstance(dim, int) or isinstance(dim, bool):
+            raise GmbenchError(f"problem {spec.name!r}: dimension must be an integer, got {dim!r}")
+        if dim < spec.min_dim:
+            raise GmbenchError(f"problem {spec.name!r}: impossible dimension {dim} (needs dim >= {spec.min_dim})")
+        if spec.max_dim is not None and dim > spec.max_dim:
+            raise GmbenchError(
+                f"problem {spec.name!r}: impossible dimension {dim} (dim <= {spec.max_dim}: {spec.max_dim_reason})"
+            )
+        lo, hi = (-spec.bound, spec.bound) if bounds is None else (float(bounds[0]), float(bounds[1]))
+        check_bounds(spec.name, lo, hi)
+        if spec.within_native_box and (lo < -spec.bound or hi > spec.bound):
+            raise GmbenchError(
+                f"problem {spec.name!r}: bounds [{lo}, {hi}] exceed the native box [-{spec.bound}, {spec.bound}],"
+                " outside which the function is unbounded below"
+            )
+        self.spec = spec
+        self.name = spec.name
+        self.properties = spec.properties
+        self.dim = dim
+        self.lower = torch.full((dim,), lo, dtype=torch.float64)
+        self.upper = torch.full((dim,), hi, dtype=torch.float64)
+        xs = self.x_star()
+        if bool((xs < lo).any() or (xs > hi).any()):
+            raise GmbenchError(
+                f"problem {spec.name!r}: bounds [{lo}, {hi}] do not contain the global minimizer x*"
+            )
+
+    def energy_fn(self) -> EnergyFn:
+        return self.spec.f
+
+    def x_star(self) -> Tensor:
+        xs = self.spec.x_star
+        if callable(xs):
+            return xs(self.dim).to(torch.float64)
+        return torch.full((self.dim,), float(xs), dtype=torch.float64)
+
+    def nearest_minimizer(self, x: Tensor) -> tuple[Tensor | None, bool]:
+        spec = self.spec
+        if spec.coord_roots is not None:
+            roots = spec.coord_roots(float(self.lower[0]), float(self.upper[0])).to(x)
+            return nearest_in_sorted(roots, x), True
+        if spec.known_minimizers is not None:
+            known = spec.known_minimizers(self.dim)
+            if known is not None:
+                known = known.to(x)
+                d = torch.cdist(x.reshape(-1, self.dim), known)  # (B, K)
+                idx = d.argmin(dim=-1)
+                return known[idx].reshape(x.shape), spec.minimizers_exact
+        return super().nearest_minimizer(x)
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "dim": self.dim, "bounds": [float(self.lower[0]), float(self.upper[0])]}
+
+
+def nearest_in_sorted(roots: Tensor, x: Tensor) -> Tensor:
+    """Coordinate-wise nearest element of the sorted 1-D tensor ``roots`` (batched, no loops)."""
+    idx = torch.searchsorted(roots, x.contiguous()).clamp(1, roots.numel() - 1) if roots.numel() > 1 else None
+    if idx is None:
+        return roots.expand_as(x).clone()
+    left, right = roots[idx - 1], roots[idx]
+    return torch.where((x - left).abs() <= (right - x).abs(), left, right)
