@@ -195,28 +195,32 @@ def list_(
 
     if what not in ("all", "problems", "methods"):
         raise GmbenchError(f"unknown list {what!r} (use problems, methods or all)")
+    from tabulate import tabulate
+
+    yn = lambda b: "yes" if b else "no"  # noqa: E731
     if what in ("all", "problems"):
-        t = Table(title=f"Problems ({len(PROBLEMS.names())})")
-        for col in ("name", "F", "title", "bounds", "dims", "cont.", "diff.", "multimodal", "glob. min", "unique x*"):
-            t.add_column(col)
-        yn = lambda b: "yes" if b else "no"  # noqa: E731
+        rows = []
         for name, entry in PROBLEMS.items():
             p, i = entry.properties, entry.info
             mm = (yn(p.multimodal) + (f" (D>={p.multimodal_min_dim})" if p.multimodal_min_dim > 1 else "")) if p else ""
-            t.add_row(name, i.get("F", ""), i.get("title", ""), i.get("bounds", ""), i.get("dims", ""),
-                      yn(p.continuous) if p else "", yn(p.differentiable) if p else "", mm,
-                      yn(p.global_min_defined) if p else "", yn(p.unique_minimizer) if p else "")
-        out.print(t)
+            rows.append([name, i.get("F", ""), i.get("title", ""), i.get("bounds", ""), i.get("dims", ""),
+                         yn(p.continuous) if p else "", yn(p.differentiable) if p else "", mm,
+                         yn(p.global_min_defined) if p else "", yn(p.unique_minimizer) if p else ""])
+        headers = ["name", "F", "title", "native bounds", "dims", "continuous", "differentiable", "multimodal",
+                   "global min in R^D", "unique x*"]
+        out.print(f"Problems ({len(rows)})\n" + tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True),
+                  markup=False, highlight=False, crop=False)
     if what in ("all", "methods"):
-        t = Table(title=f"Methods ({len(METHODS.names())})")
-        t.add_column("name")
-        t.add_column("parameters (defaults)")
+        rows = []
         for name, cls in METHODS.items():
+            if name.startswith("_"):
+                continue
             params = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls))  # type: ignore[arg-type]
-            t.add_row(name, params)
+            rows.append([name, params])
         for name, why in METHODS.planned.items():
-            t.add_row(f"{name} (unavailable)", why)
-        out.print(t)
+            rows.append([f"{name} (unavailable)", why])
+        out.print(f"\nMethods ({len(rows)})\n" + tabulate(rows, headers=["name", "parameters (defaults)"], tablefmt="simple"),
+                  markup=False, highlight=False, crop=False)
 
 
 @app.command()
