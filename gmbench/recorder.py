@@ -74,11 +74,12 @@ class Recorder:
         self.nearest_exact = True
         self.best_x: Tensor | None = None
 
-    def assess(self, candidates: list[Candidate]) -> None:
-        for c in candidates:
-            a = self._problem.assess(c.x)
-            self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, a.energy, a.gap, a.dist, a.dist_nearest, a.oob, c.scalars))
-            self.nearest_exact = self.nearest_exact and a.nearest_exact
+    def assess(self, candidates: list[Candidate], chunk: int = 4096) -> None:
+        for k in range(0, len(candidates), chunk):
+            part = candidates[k:k + chunk]
+            for c, a in zip(part, self._problem.assess_batch(torch.stack([c.x for c in part]))):
+                self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, a.energy, a.gap, a.dist, a.dist_nearest, a.oob, c.scalars))
+                self.nearest_exact = self.nearest_exact and a.nearest_exact
         best = self._best_index()
         self.best_x = candidates[best].x if best is not None else None
 

@@ -29,12 +29,17 @@ class Registry(Generic[T]):
 
     def register(self, name: str, item: T, aliases: tuple[str, ...] = ()) -> T:
         key = self._norm(name)
-        if key in self._items:
+        if key in self._items or key in self._aliases:
             raise ValueError(f"{self.kind} {name!r} registered twice")
         self._items[key] = item
         self.planned.pop(key, None)
         for a in aliases:
-            self._aliases[self._norm(a)] = key
+            alias = self._norm(a)
+            if alias == key:
+                continue
+            if alias in self._items or self._aliases.get(alias, key) != key:
+                raise ValueError(f"{self.kind} alias {a!r} of {name!r} collides with another name")
+            self._aliases[alias] = key
         return item
 
     @staticmethod

@@ -57,7 +57,7 @@ def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _problem_key(row: pd.Series) -> str:
-    cfg = row.get("problem_config")
+    cfg = row.get("slot_problem_config")
     bounds = ""
     if isinstance(cfg, str):
         c = json.loads(cfg)

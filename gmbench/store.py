@@ -40,8 +40,8 @@ CREATE TABLE IF NOT EXISTS traces (
     key TEXT, idx INTEGER, t REAL, n_energy INTEGER, n_grad INTEGER, energy REAL, gap REAL,
     dist REAL, dist_nearest REAL, oob REAL, scalars TEXT, PRIMARY KEY (key, idx));
 CREATE TABLE IF NOT EXISTS suite_cells (
-    suite TEXT, slot TEXT, key TEXT, problem TEXT, dim INTEGER, label TEXT, seed INTEGER,
-    unavailable TEXT, updated REAL, PRIMARY KEY (suite, slot));
+    suite TEXT, slot TEXT, key TEXT, problem TEXT, dim INTEGER, problem_config TEXT, label TEXT,
+    seed INTEGER, unavailable TEXT, updated REAL, PRIMARY KEY (suite, slot));
 CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER, host TEXT, since REAL);
 """
 
@@ -126,11 +126,12 @@ class Store:
         now = time.time()
         with self.transaction() as db:
             for c in cells:
-                slot = f"{c.problem_config.get('name')}|{json.dumps(c.problem_config, sort_keys=True)}|{c.method.label}|{c.seed}"
+                pconf = json.dumps(c.problem_config, sort_keys=True)
+                slot = f"{pconf}|{c.method.label}|{c.seed}"
                 db.execute(
-                    "INSERT OR REPLACE INTO suite_cells VALUES (?,?,?,?,?,?,?,?,?)",
-                    (c.suite, slot, c.key, c.problem_config.get("name"), c.problem_config.get("dim"), c.method.label,
-                     c.seed, None if c.available else c.unavailable_reason, now),
+                    "INSERT OR REPLACE INTO suite_cells VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (c.suite, slot, c.key, c.problem_config.get("name"), c.problem_config.get("dim"), pconf,
+                     c.method.label, c.seed, None if c.available else c.unavailable_reason, now),
                 )
 
     # ---- claims -----------------------------------------------------------------------------------
@@ -183,7 +184,8 @@ class Store:
 
         q = (
             "SELECT s.suite AS slot_suite, s.problem AS slot_problem, s.dim AS slot_dim, s.label AS slot_label, "
-            "s.seed AS slot_seed, s.unavailable, c.* FROM suite_cells s LEFT JOIN cells c ON c.key = s.key"
+            "s.seed AS slot_seed, s.problem_config AS slot_problem_config, s.unavailable, c.* "
+            "FROM suite_cells s LEFT JOIN cells c ON c.key = s.key"
         )
         args: tuple = ()
         if suite is not None:

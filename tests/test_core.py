@@ -258,7 +258,7 @@ def test_adam_sweep_matches_torch_optim_adam():
             best = min(best, float(e.detach().min()))
             e.sum().backward()
             opt.step()
-        best = min(best, float(f(x).min()))
+        best = min(best, float(f(x).detach().min()))
         expect.append(best)
     method = make_method("adam-sweep", {"n_points": n_points, "n_steps": n_steps, "lrs": lrs, "report_every": 10**6})
     bb = make_bb(problem)

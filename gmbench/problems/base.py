@@ -118,6 +118,25 @@ class Problem:
             return None, False
         return xs.to(x).expand_as(x), self.properties.unique_minimizer
 
+    def assess_batch(self, x: Tensor) -> list[Assessment]:
+        """:meth:`assess` for a stack of candidates ``(K, D)``, vectorised (float64)."""
+        x = x.detach().to(torch.float64).reshape(-1, self.dim)
+        if x.shape[0] == 0:
+            return []
+        e = self.energy_fn()(x)
+        f_star = self.f_star if self.f_star is not None else math.nan
+        lo, hi = self.lower.to(x), self.upper.to(x)
+        oob = torch.clamp(torch.maximum(lo - x, x - hi), min=0).amax(dim=-1)
+        xs = self.x_star()
+        dist = torch.linalg.vector_norm(x - xs.to(x), dim=-1) if xs is not None else None
+        near, exact = self.nearest_minimizer(x)
+        dn = torch.linalg.vector_norm(x - near, dim=-1) if near is not None else None
+        return [
+            Assessment(float(e[i]), float(e[i]) - f_star, None if dist is None else float(dist[i]),
+                       None if dn is None else float(dn[i]), exact, float(oob[i]))
+            for i in range(x.shape[0])
+        ]
+
     def assess(self, x: Tensor) -> Assessment:
         """True energy and distances of one candidate ``x`` (D,), in float64."""
         x = x.detach().to(torch.float64).reshape(-1)
