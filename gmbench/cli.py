@@ -180,6 +180,31 @@ def report(
     out.print(text, markup=False, highlight=False)
 
 
+@app.command()
+@_guard
+def plot(
+    suite: str = typer.Option(..., "--suite", "-s", help="Suite name or YAML path (as given to `run`)."),
+    store: Path = STORE_OPT,
+    out_dir: Path = typer.Option(Path("plots"), "--out", help="Folder for the PNG files."),
+) -> None:
+    """Write PNG figures: learned minimum per iteration and over time (paper Figs 2-3), trajectory loss
+    (Fig 4), and the best-so-far prediction versus evaluations for every method."""
+    from .plot import plot_suite
+    from .store import Store
+    from .suite import find_suite, load_suite
+
+    try:
+        name = load_suite(str(find_suite(suite))).name
+    except GmbenchError:
+        name = suite
+    try:
+        paths = plot_suite(Store(store, create=False), name, out_dir)
+    except OSError as exc:
+        raise GmbenchError(f"cannot write plots to {out_dir}: {exc.strerror or exc}") from exc
+    for p in paths:
+        out.print(str(p), highlight=False)
+
+
 @app.command("list")
 @_guard
 def list_(

@@ -22,7 +22,7 @@ import numpy as np
 from .errors import GmbenchError
 
 DEFAULT_STORE = Path("results") / "gmbench.sqlite"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);

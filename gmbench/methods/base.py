@@ -36,8 +36,6 @@ class Method:
 METHODS: Registry[type[Method]] = Registry("method")
 METHODS.planned.update(
     {
-        "action-functional": "the action-functional method (PLNet) is issue #3",
-        "sample-only": "the PLNet sample-only baseline is issue #3",
         "stridernet": "StriderNET is issue #6",
         "basin-hopping": "basin hopping is issue #5",
     }
