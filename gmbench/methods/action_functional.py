@@ -31,7 +31,9 @@ Ours (documented choices):
 * a learnable output scale s = exp(a) (keeps the unique minimiser) so that the quadratic growth of
   ½‖G‖² can match normalised energies; y is normalised a priori with the mean and standard deviation
   of ``norm_samples`` uniform points (counted evaluations);
-* Adam with learning rate ``lr`` = 1e-3 for θ; batch size 1000 and 10 batches per warm-start epoch;
+* θ is updated as Algorithm 1 writes it, θ ← θ − ∇L (``optimizer: sgd``, ``lr`` = 1) with the norm clipped at
+  0.5; ``optimizer: adam`` is available. A warm-start epoch is one step on ``batch_size`` = 1000 uniform
+  points (``warm_batches`` = 1), mirroring the action phase where each epoch is one step;
 * trajectories: ``n_traj`` = 100 starts, step ``traj_step``/(s·ν²) in x̃ (the certified smoothness scale),
   ``eps`` = 1.0 in x units, at most ``max_traj_steps`` = 200 steps; at most ``max_traj_points`` points
   per loss (steps subsampled evenly, every trajectory keeps its start and end);
@@ -84,7 +86,7 @@ class _PLNetTrainer(Method):
     optimizer: str = "sgd"
     lr: float = 1.0
     batch_size: int = 1000
-    warm_batches: int = 10
+    warm_batches: int = 1
     warm_epochs: int = 200
     warm_report_every: int = 10
     norm_samples: int = 1000
