@@ -161,11 +161,19 @@ def report(
     suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Only this suite (default: every suite in the store)."),
     store: Path = STORE_OPT,
     fmt: str = typer.Option("table", "--format", "-f", help="table, markdown, latex, csv or json."),
+    filter_: bool = typer.Option(False, "--filter", help="Reprint the latest `gmbench filter` run's tables instead."),
 ) -> None:
     """Print the Table 1/2-style results (distance from the global minimum, error per dimension)."""
     from .report import FORMATS, report as make_report
     from .store import Store
 
+    if filter_:
+        from .filter import load_latest, render
+
+        if fmt != "table":
+            raise GmbenchError("report --filter prints plain-text tables only (leave out --format)")
+        out.print(render(load_latest(Store(store, create=False))), markup=False, highlight=False, crop=False)
+        return
     if fmt not in FORMATS:
         raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
     name = None
@@ -178,6 +186,41 @@ def report(
             name = suite
     text = make_report(Store(store, create=False), name, fmt)
     out.print(text, markup=False, highlight=False)
+
+
+@app.command("filter")
+@_guard
+def filter_(
+    scale: str = typer.Option("paper", "--scale", help="Preset: paper (the paper's values) or quick (minutes on a CPU)."),
+    dim: Optional[int] = typer.Option(None, "--dim", help="Step 2 dimension (paper 1000)."),
+    points: Optional[int] = typer.Option(None, "--points", help="Step 2 Adam starting points (paper 10,000)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Step 2 Adam steps (paper 10,000)."),
+    lr_start: Optional[float] = typer.Option(None, "--lr-start", help="Step 2 learning-rate grid start (paper 0.05)."),
+    lr_stop: Optional[float] = typer.Option(None, "--lr-stop", help="Step 2 learning-rate grid stop (paper 5.0)."),
+    lr_step: Optional[float] = typer.Option(None, "--lr-step", help="Step 2 learning-rate grid step (paper 0.05)."),
+    learn_dim: Optional[int] = typer.Option(None, "--learn-dim", help="Step 3 dimension (paper 100)."),
+    learn_steps: Optional[int] = typer.Option(None, "--learn-steps", help="Step 3 training steps (paper 1000)."),
+    learn_points: Optional[int] = typer.Option(None, "--learn-points", help="Step 3 points per step (paper 1000)."),
+    width: Optional[int] = typer.Option(None, "--width", help="Step 3 hidden units (paper 1000)."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 3, 0-4 or 0,2,7 (step 2 uses the first)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    step2_from: str = typer.Option("paper", "--step2-from", help="Step 2 input: paper (the paper's 14) or ours (declared)."),
+    until: int = typer.Option(3, "--until", help="Stop after this step (1, 2 or 3)."),
+    store: Path = STORE_OPT,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Reproduce the seed paper's selection of test functions (30 -> 14 -> 8 -> 2): properties, Adam, learnability."""
+    from .env import resolve_device
+    from .filter import make_config, render, run_filter
+    from .store import Store
+
+    cfg = make_config(scale, dim=dim, points=points, steps=steps, lr_start=lr_start, lr_stop=lr_stop, lr_step=lr_step,
+                      learn_dim=learn_dim, learn_steps=learn_steps, learn_points=learn_points, width=width,
+                      seeds=parse_seeds(seeds) if seeds else None, device=resolve_device(device),
+                      step2_from=step2_from, until=until)
+    res = run_filter(cfg, Store(store), console=console, quiet=quiet)
+    console.print(f"filter: {res.counts['run']} computed, {res.counts['stored']} reused from {store}", highlight=False)
+    out.print(render(res), markup=False, highlight=False, crop=False)
 
 
 @app.command()

@@ -113,7 +113,9 @@ def test_list_shows_31_problems_and_the_methods():
     assert "Problems (31)" in res.output
     for name in ("alpine1", "schaffer-f7-paper", "perm", "random-search", "gd", "fire", "adam-sweep"):
         assert name in res.output
-    assert "action-functional (unavailable)" in res.output
+    assert "stridernet (unavailable)" in res.output
+    for name in ("action-functional", "sample-only"):
+        assert name in res.output
 
 
 BAD_SUITES = {
