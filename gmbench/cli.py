@@ -267,17 +267,21 @@ def list_(
 
     yn = lambda b: "yes" if b else "no"  # noqa: E731
     if what in ("all", "problems"):
-        rows = []
+        groups: dict[str, list] = {}
         for name, entry in PROBLEMS.items():
             p, i = entry.properties, entry.info
             mm = (yn(p.multimodal) + (f" (D>={p.multimodal_min_dim})" if p.multimodal_min_dim > 1 else "")) if p else ""
-            rows.append([name, i.get("F", ""), i.get("title", ""), i.get("bounds", ""), i.get("dims", ""),
-                         yn(p.continuous) if p else "", yn(p.differentiable) if p else "", mm,
-                         yn(p.global_min_defined) if p else "", yn(p.unique_minimizer) if p else ""])
+            groups.setdefault(entry.family, []).append(
+                [name, i.get("F", ""), i.get("title", ""), i.get("bounds", ""), i.get("dims", ""),
+                 yn(p.continuous) if p else "", yn(p.differentiable) if p else "", mm,
+                 yn(p.global_min_defined) if p else "", yn(p.unique_minimizer) if p else ""])
         headers = ["name", "F", "title", "native bounds", "dims", "continuous", "differentiable", "multimodal",
                    "global min in R^D", "unique x*"]
-        out.print(f"Problems ({len(rows)})\n" + tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True),
-                  markup=False, highlight=False, crop=False)
+        titles = {"function": "Functions", "atoms": "Atomistic problems"}
+        for family, rows in groups.items():
+            out.print(f"{titles.get(family, family)} ({len(rows)})\n"
+                      + tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True) + "\n",
+                      markup=False, highlight=False, crop=False)
     if what in ("all", "methods"):
         rows = []
         for name, cls in METHODS.items():

@@ -110,7 +110,8 @@ def test_rerun_skips_stored_cells(smoke_store):
 def test_list_shows_31_problems_and_the_methods():
     res = cli("list")
     assert res.exit_code == 0
-    assert "Problems (31)" in res.output
+    assert "Functions (31)" in res.output
+    assert "Atomistic problems" in res.output and "ka-lj" in res.output
     for name in ("alpine1", "schaffer-f7-paper", "perm", "random-search", "gd", "fire", "adam-sweep"):
         assert name in res.output
     assert "stridernet (unavailable)" in res.output

@@ -50,7 +50,8 @@ def make_problem(name: str, dim: int | None = None, bounds: tuple[float, float] 
 
 
 def _load_builtin() -> None:
-    from . import plevris  # noqa: F401  (registers the 30 functions and the paper's Schaffer F7)
+    from . import plevris  # noqa: F401  (the 30 functions and the paper's Schaffer F7)
+    from . import atoms  # noqa: F401  (atomistic problems)
 
 
 _load_builtin()
