@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
@@ -99,7 +98,6 @@ def run(
     from .registry import load_plugins
 
     load_plugins(plugin)
-    from .methods import METHODS
     from .problems import PROBLEMS
     from .runner import run_cells
     from .store import Store

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 
+from . import __version__
 from .blackbox import BlackBox, Budget, BudgetExhausted, Clock, synchronize
 from .env import manifest
 from .methods import make_method
@@ -117,7 +118,7 @@ def execute(cell: Cell) -> CellResult:
         "budget": json.dumps(cell.budget.as_dict()),
         "device": cell.device,
         "dtype": cell.dtype,
-        "version": __import__("gmbench").__version__,
+        "version": __version__,
         "status": status,
         "error": error,
         "stop_reason": stop,

@@ -18,7 +18,7 @@ from . import __version__
 from .blackbox import Budget
 from .errors import GmbenchError
 from .methods import METHODS, make_method
-from .problems import PROBLEMS, make_problem
+from .problems import make_problem
 
 SUITES_DIR = Path(__file__).resolve().parent.parent / "suites"
 DTYPES = ("float32", "float64")

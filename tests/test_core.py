@@ -281,7 +281,7 @@ def test_adam_sweep_chunks_give_the_same_answer():
 
 
 def test_fire_matches_ase_fire_on_one_system():
-    ase = pytest.importorskip("ase")
+    pytest.importorskip("ase")
     from ase import Atoms
     from ase.calculators.lj import LennardJones
     from ase.optimize import FIRE as AseFIRE
