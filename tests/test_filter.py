@@ -20,13 +20,7 @@ TINY = ["--dim", "8", "--points", "20", "--steps", "30", "--lr-start", "0.1", "-
         "--device", "cpu"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors on a shared 2-core machine: a second intra-op thread only adds spin-waiting (100x slower)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def cli(*args: str):

@@ -17,13 +17,7 @@ def _seed():
     torch.manual_seed(1234)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small matrices: one intra-op thread is faster, and far faster on a loaded 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _stress(net: torch.nn.Module, a_range: tuple[float, float] = (0.3, 4.0)) -> torch.nn.Module:
