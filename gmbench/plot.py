@@ -41,6 +41,20 @@ def best_so_far(trace: list[dict[str, Any]]) -> list[tuple[float, float, float, 
     return rows
 
 
+def iteration_axis(rows: list[dict[str, Any]]) -> list[float]:
+    """x values for per-iteration plots: warm-start reports (phase 0, all at iteration 0) spread evenly over
+    [−1, 0], action/sample iterations at their iteration number."""
+    n_warm = sum(1 for r in rows if r["scalars"].get("phase") == 0)
+    xs, k = [], 0
+    for r in rows:
+        if r["scalars"].get("phase") == 0:
+            xs.append(-1 + k / (n_warm - 1) if n_warm > 1 else 0.0)
+            k += 1
+        else:
+            xs.append(r["scalars"]["iteration"])
+    return xs
+
+
 def plot_suite(store: Store, suite: str, out_dir: Path) -> list[Path]:
     import matplotlib
 
@@ -54,8 +68,10 @@ def plot_suite(store: Store, suite: str, out_dir: Path) -> list[Path]:
     written = []
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
 
-    def style(i: int) -> dict[str, Any]:
-        return {"color": colors[i % len(colors)], "lw": 1.2}
+    def style(i: int, j: int, label: str) -> dict[str, Any]:
+        """Method i's colour; one legend entry per method (its first seed j = 0), later seeds fainter."""
+        return {"color": colors[i % len(colors)], "lw": 1.2, "label": label if j == 0 else None,
+                "alpha": 1.0 if j == 0 else 0.45}
 
     for problem, methods in data.items():
         base = _slug(f"{suite}_{problem}")
@@ -67,16 +83,8 @@ def plot_suite(store: Store, suite: str, out_dir: Path) -> list[Path]:
                 for i, (m, traces) in enumerate(iterative.items()):
                     for j, t in enumerate(traces):
                         rows = [r for r in t if "iteration" in r["scalars"]]
-                        xs = [r["scalars"]["iteration"] + (r["scalars"].get("epoch", 0) / 1e3 if r["scalars"].get("phase") == 0 else 0)
-                              if xkey == "iteration" else r["t"] for r in rows]
-                        if xkey == "iteration":  # warm-start reports sit at iteration 0; spread them over [−1, 0]
-                            n_warm = sum(1 for r in rows if r["scalars"].get("phase") == 0)
-                            k = 0
-                            for idx, r in enumerate(rows):
-                                if r["scalars"].get("phase") == 0:
-                                    xs[idx] = -1 + k / max(1, n_warm - 1) if n_warm > 1 else 0
-                                    k += 1
-                        kw = style(i) | {"label": m if j == 0 else None, "alpha": 1.0 if j == 0 else 0.45}
+                        xs = iteration_axis(rows) if xkey == "iteration" else [r["t"] for r in rows]
+                        kw = style(i, j, m)
                         axes[0].plot(xs, [r["energy"] for r in rows], **kw)
                         axes[1].plot(xs, [r["dist"] for r in rows], **kw)
                 axes[0].set_ylabel("true energy of the learned minimum")
@@ -101,7 +109,7 @@ def plot_suite(store: Store, suite: str, out_dir: Path) -> list[Path]:
                 for j, t in enumerate(traces):
                     rows = [r for r in t if "traj_loss" in r["scalars"]]
                     ax.plot([r["scalars"]["iteration"] for r in rows], [r["scalars"]["traj_loss"] for r in rows],
-                            **style(i) | {"label": m if j == 0 else None, "alpha": 1.0 if j == 0 else 0.45})
+                            **style(i, j, m))
             ax.set_xlabel("iteration")
             ax.set_ylabel("mean-squared y loss on the GD trajectories")
             ax.set_yscale("log")
@@ -117,7 +125,7 @@ def plot_suite(store: Store, suite: str, out_dir: Path) -> list[Path]:
         for i, (m, traces) in enumerate(methods.items()):
             for j, t in enumerate(traces):
                 rows = best_so_far(t)
-                kw = style(i) | {"label": m if j == 0 else None, "alpha": 1.0 if j == 0 else 0.45, "drawstyle": "steps-post"}
+                kw = style(i, j, m) | {"drawstyle": "steps-post"}
                 axes[0].plot([max(r[0], 1) for r in rows], [r[3] for r in rows], **kw)
                 axes[1].plot([max(r[0], 1) for r in rows], [r[2] for r in rows], **kw)
         axes[0].set_ylabel("distance to x* of the best-so-far prediction")

@@ -13,6 +13,7 @@ it) and calls ``report(x, **scalars)`` whenever it has a prediction of the globa
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 import typing
 from typing import Any, Callable, ClassVar
 
@@ -23,11 +24,12 @@ from ..registry import Registry
 Report = Callable[..., None]
 
 
-class Method:
+class Method(ABC):
     name: ClassVar[str] = ""
 
-    def run(self, bb: BlackBox, report: Report) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, bb: BlackBox, report: Report) -> None:
+        """Search until the budget is spent, calling ``report(x, **scalars)`` with predictions."""
 
     def params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]

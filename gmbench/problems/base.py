@@ -10,6 +10,7 @@ the set of global minimizers, reference structures) is used only by the harness'
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -68,7 +69,7 @@ class Assessment:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-class Problem:
+class Problem(ABC):
     """Base class. Subclasses set ``name``, ``dim``, ``lower``/``upper`` and implement the hooks."""
 
     name: str = ""
@@ -82,8 +83,9 @@ class Problem:
     upper: Tensor
 
     # ---- method side ---------------------------------------------------------------------------
-    def energy_fn(self) -> EnergyFn:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def energy_fn(self) -> EnergyFn:
+        """The answer-free batched energy ``(..., D) -> (...)``."""
 
     def start_sampler(self) -> Callable[[int, torch.Generator], Tensor]:
         """Answer-free sampler of starting points ``(n, generator) -> (n, D)`` float64 on CPU.
@@ -108,8 +110,9 @@ class Problem:
         }
 
     # ---- answer side (harness only) ------------------------------------------------------------
-    def x_star(self) -> Tensor | None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def x_star(self) -> Tensor | None:
+        """The designated global minimizer (D,) float64, or None where none is known."""
 
     def nearest_minimizer(self, x: Tensor) -> tuple[Tensor | None, bool]:
         """Nearest known global minimizer to each row of ``x`` (..., D), and whether it is exact."""
@@ -139,17 +142,7 @@ class Problem:
 
     def assess(self, x: Tensor) -> Assessment:
         """True energy and distances of one candidate ``x`` (D,), in float64."""
-        x = x.detach().to(torch.float64).reshape(-1)
-        e = float(self.energy_fn()(x))
-        f_star = self.f_star if self.f_star is not None else math.nan
-        lo, hi = self.lower.to(x), self.upper.to(x)
-        oob = float(torch.clamp(torch.maximum(lo - x, x - hi), min=0).max()) if x.numel() else 0.0
-        xs = self.x_star()
-        dist = float(torch.linalg.vector_norm(x - xs.to(x))) if xs is not None else None
-        near, exact = self.nearest_minimizer(x)
-        dist_nearest = float(torch.linalg.vector_norm(x - near)) if near is not None else None
-        return Assessment(e, e - f_star, dist, dist_nearest, exact, oob)
-
+        return self.assess_batch(x.reshape(1, -1))[0]
 
 def check_bounds(name: str, lo: float, hi: float) -> None:
     if not (math.isfinite(lo) and math.isfinite(hi)) or not lo < hi:
