@@ -15,10 +15,13 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from .problems.base import Structure
 
 
 class BudgetExhausted(BaseException):
@@ -66,7 +69,7 @@ class BlackBox:
 
     __slots__ = (
         "dim", "lower", "upper", "device", "dtype", "generator", "budget",
-        "n_energy", "n_grad", "_energy", "_sampler", "_clock", "_deadline",
+        "n_energy", "n_grad", "_energy", "_sampler", "_clock", "_deadline", "structure", "_atom_energy",
     )
 
     def __init__(
@@ -81,8 +84,12 @@ class BlackBox:
         budget: Budget,
         clock: Clock,
         sampler: Callable[[int, torch.Generator], Tensor] | None = None,
+        structure: Structure | None = None,
+        atom_energy: Callable[[Tensor], Tensor] | None = None,
     ):
         self._energy = energy
+        self.structure = structure
+        self._atom_energy = atom_energy
         self._sampler = sampler
         self.dim = dim
         self.lower = lower.to(device=device, dtype=dtype)
@@ -141,6 +148,25 @@ class BlackBox:
             (g,) = torch.autograd.grad(e.sum(), xr)
         return e.detach(), g
 
+    def energy_graph(self, x: Tensor) -> Tensor:
+        """U(x) attached to the autograd graph of ``x`` (for methods that differentiate through the
+        energy, e.g. StriderNET's path-wise loss); counts one energy and one gradient evaluation per point."""
+        self._charge(self._check(x), grad=True)
+        with torch.enable_grad():
+            return self._energy(x)
+
+    def atom_energies(self, x: Tensor, graph: bool = False) -> Tensor:
+        """Per-atom energies ``(..., N)`` (they sum to U) of atomistic problems; counts one energy
+        evaluation per structure (and a gradient one with ``graph``, which keeps the autograd graph)."""
+        if self._atom_energy is None:
+            raise TypeError("this problem has no per-atom energies (not an atomistic problem)")
+        self._charge(self._check(x), grad=graph)
+        if graph:
+            with torch.enable_grad():
+                return self._atom_energy(x)
+        with torch.no_grad():
+            return self._atom_energy(x.detach())
+
     def grad(self, x: Tensor) -> Tensor:
         return self.energy_and_grad(x)[1]
 
@@ -156,6 +182,12 @@ class BlackBox:
             return self.uniform(n)
         return self._sampler(n, self.generator).to(device=self.device, dtype=self.dtype)
 
+    @property
+    def periodic(self) -> bool:
+        return self.structure is not None and self.structure.box is not None
+
     def clamp(self, x: Tensor) -> Tensor:
-        """Project onto the bounds."""
+        """Project onto the bounds; in a periodic box, wrap into it instead (the energy is periodic)."""
+        if self.periodic:
+            return self.lower + torch.remainder(x - self.lower, self.upper - self.lower)
         return torch.maximum(torch.minimum(x, self.upper), self.lower)

@@ -56,6 +56,21 @@ class Properties:
         }
 
 
+@dataclass(frozen=True)
+class Structure:
+    """What an atomistic problem tells methods about its system (never the answer).
+
+    ``species``: (N,) integer labels or None (one species); ``box``: the cubic periodic box side or
+    None (open space); ``system``: the problem's system name (e.g. "ka-lj"); ``units``: its units.
+    """
+
+    n_atoms: int
+    species: Tensor | None
+    box: float | None
+    system: str
+    units: str
+
+
 @dataclass
 class Assessment:
     """What the harness measures for one candidate (never shown to the method)."""
@@ -100,6 +115,18 @@ class Problem(ABC):
             return lo.to(u) + (hi - lo).to(u) * u
 
         return sample
+
+    def structure(self) -> Structure | None:
+        """Answer-free system description for atomistic problems (None for functions)."""
+        return None
+
+    def atom_energy_fn(self) -> Callable[[Tensor], Tensor] | None:
+        """Answer-free per-atom energies ``(..., 3N) -> (..., N)`` summing to the energy, or None."""
+        return None
+
+    def prepare(self) -> None:
+        """Build answer-free data (e.g. a pool of MD starting structures) before the method's clock
+        starts, so that no method pays for it. Default: nothing."""
 
     def config(self) -> dict[str, Any]:
         """Everything that defines the landscape (goes into the cell key)."""

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from ...errors import GmbenchError
-from ..base import Assessment, Problem, Properties
+from ..base import Assessment, Problem, Properties, Structure
 from . import md
 from .metrics import RMSD_STARTS, SUCCESS_TOL, align
 from .potentials import (
@@ -120,15 +120,25 @@ class BallSampler:
 
 
 class MDSampler:
-    """Seeded MD starting frames (md.generate_frames, cached by (system, seed, n)); wrapped."""
+    """A pool of ``pool`` seeded MD starting frames (md.generate_frames, cached on disk by protocol,
+    ``md_seed`` and pool size), wrapped, sampled like :class:`FrameSampler`. The pool is fixed per
+    problem configuration, so every method and seed draws from the same structures (as the papers'
+    fixed datasets); :meth:`prepare` builds it before the method's clock starts."""
 
-    def __init__(self, system: str, n_atoms: int, wrap: Callable[[Tensor], Tensor]):
+    def __init__(self, system: str, n_atoms: int, wrap: Callable[[Tensor], Tensor], md_seed: int = 0,
+                 pool: int = 100):
         self.system, self.n_atoms, self.wrap = system, n_atoms, wrap
+        self.md_seed, self.pool = md_seed, pool
+        self._frames: FrameSampler | None = None
+
+    def prepare(self) -> None:
+        if self._frames is None:
+            frames = md.generate_frames(self.system, self.md_seed, self.pool, self.n_atoms)
+            self._frames = FrameSampler(frames, self.wrap)
 
     def __call__(self, n: int, generator: torch.Generator) -> Tensor:
-        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=generator.device))
-        frames = md.generate_frames(self.system, seed, n, self.n_atoms)
-        return self.wrap(frames.to(torch.float64)).reshape(n, -1)
+        self.prepare()
+        return self._frames(n, generator)
 
 
 class AtomsProblem(Problem):
@@ -172,6 +182,25 @@ class AtomsProblem(Problem):
 
     def start_sampler(self) -> Callable[[int, torch.Generator], Tensor]:
         return self._sampler
+
+    def prepare(self) -> None:
+        prep = getattr(self._sampler, "prepare", None)
+        if prep is not None:
+            prep()
+
+    def structure(self) -> Structure:
+        return Structure(self.n_atoms, None if self.species is None else self.species.clone(), self.box,
+                         str(self._config.get("system", self.name)), str(self._config.get("units", "reduced LJ")))
+
+    def atom_energy_fn(self) -> Callable[[Tensor], Tensor] | None:
+        if not hasattr(self._energy, "atom_energies"):
+            return None
+        n, fn = self.n_atoms, self._energy.atom_energies
+
+        def atom_energies(x: Tensor) -> Tensor:
+            return fn(x.reshape(*x.shape[:-1], n, 3))
+
+        return atom_energies
 
     def config(self) -> dict[str, Any]:
         return {
@@ -303,6 +332,13 @@ def _periodic_bounds(name: str, box: float, bounds) -> tuple[float, float]:
     return 0.0, box
 
 
+def _md_params(name: str, params: dict[str, Any]) -> tuple[int, int]:
+    """``md_seed`` (default 0) and ``pool`` (frames generated, default 100) of MD starts."""
+    seed = _int_param(name, "md_seed", params.get("md_seed", 0), lo=0)
+    pool = _int_param(name, "pool", params.get("pool", 100), lo=1)
+    return seed, pool
+
+
 def _file_digest(path: Path) -> str:
     h = hashlib.sha1()
     with open(path, "rb") as fh:
@@ -311,15 +347,24 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
-def _parse_frames(name: str, spec: Any, n_frames: int) -> slice:
-    """``frames``: "a:b" (python slice of the file's frames) or None."""
+def _parse_frames(name: str, spec: Any, n_frames: int) -> slice | list[int]:
+    """``frames``: "a:b" (a python slice of the file's frames), a list of frame indices, or None."""
     if spec is None:
         return slice(0, n_frames)
+    if isinstance(spec, (list, tuple)):
+        if not spec or any(isinstance(i, bool) or not isinstance(i, int) for i in spec):
+            raise GmbenchError(f"problem {name!r}: frames must be a non-empty list of integers, got {spec!r}")
+        bad = [i for i in spec if not -n_frames <= i < n_frames]
+        if bad:
+            raise GmbenchError(f"problem {name!r}: frame indices {bad} are outside the file's {n_frames} frames")
+        if len(set(spec)) != len(spec):
+            raise GmbenchError(f"problem {name!r}: frames lists an index twice: {spec!r}")
+        return [int(i) for i in spec]
     try:
         a, b = (str(spec).split(":") + [""])[:2]
         sl = slice(int(a) if a.strip() else None, int(b) if b.strip() else None)
     except ValueError:
-        raise GmbenchError(f"problem {name!r}: frames must look like 'start:stop', got {spec!r}") from None
+        raise GmbenchError(f"problem {name!r}: frames must look like 'start:stop' or be a list, got {spec!r}") from None
     if len(range(n_frames)[sl]) == 0:
         raise GmbenchError(f"problem {name!r}: frames {spec!r} selects no frame of {n_frames}")
     return sl
@@ -329,9 +374,11 @@ def _file_sampler(name: str, path: Path, n_atoms: int, frames_spec, wrap) -> tup
     frames = md.load_frames(path, n_atoms)
     sl = _parse_frames(name, frames_spec, frames.shape[0])
     sel = frames[sl]
-    stop = sl.stop if sl.stop is not None else frames.shape[0]
-    info = {"file": str(path), "sha1": _file_digest(path), "frames": f"{sl.start or 0}:{stop}",
-            "n_frames": int(sel.shape[0])}
+    if isinstance(sl, list):
+        desc: Any = sl
+    else:
+        desc = f"{sl.start or 0}:{sl.stop if sl.stop is not None else frames.shape[0]}"
+    info = {"file": str(path), "sha1": _file_digest(path), "frames": desc, "n_frames": int(sel.shape[0])}
     return FrameSampler(sel, wrap), info
 
 
@@ -409,7 +456,7 @@ def make_ka_lj(dim: int | None = None, bounds=None, **params: Any) -> AtomsProbl
     """Periodic Kob-Andersen 80:20 LJ at density 1.2 (StriderNET). Params: n (default 100), cutoff
     ("2.5sigma" | "jax"), starts ("md" | "stridernet" | a file), frames ("a:b")."""
     name = "ka-lj"
-    _check_params(name, params, ("n", "cutoff", "starts", "frames"))
+    _check_params(name, params, ("n", "cutoff", "starts", "frames", "md_seed", "pool"))
     n = _resolve_n(name, dim, params.get("n"), 100)
     cutoff = params.get("cutoff", "2.5sigma")
     if cutoff not in ("2.5sigma", "jax"):
@@ -422,8 +469,9 @@ def make_ka_lj(dim: int | None = None, bounds=None, **params: Any) -> AtomsProbl
     if starts == "md":
         if params.get("frames") is not None:
             raise GmbenchError(f"problem {name!r}: frames applies only to file starts")
-        sampler: Callable = MDSampler("ka-lj", n, wrap)
-        start_cfg: dict = {"kind": "md", **md.protocol("ka-lj", n)}
+        md_seed, pool = _md_params(name, params)
+        sampler: Callable = MDSampler("ka-lj", n, wrap, md_seed, pool)
+        start_cfg: dict = {"kind": "md", "md_seed": md_seed, "pool": pool, **md.protocol("ka-lj", n)}
     else:
         if starts == "stridernet" and n != 100:
             raise GmbenchError(f"problem {name!r}: StriderNET frames have 100 atoms, n = {n}")
@@ -448,7 +496,7 @@ def make_sw_silicon(dim: int | None = None, bounds=None, **params: Any) -> Atoms
     """Stillinger-Weber Si, periodic diamond box (default 64 atoms = 2x2x2 cells, L = 10.862 A), eV.
     Params: n (8 k^3), starts ("md" | a file), frames."""
     name = "sw-silicon"
-    _check_params(name, params, ("n", "starts", "frames"))
+    _check_params(name, params, ("n", "starts", "frames", "md_seed", "pool"))
     n = _resolve_n(name, dim, params.get("n"), 64)
     cells = round((n / 8) ** (1 / 3))
     if 8 * cells**3 != n:
@@ -461,8 +509,9 @@ def make_sw_silicon(dim: int | None = None, bounds=None, **params: Any) -> Atoms
     if starts == "md":
         if params.get("frames") is not None:
             raise GmbenchError(f"problem {name!r}: frames applies only to file starts")
-        sampler: Callable = MDSampler("sw-silicon", n, wrap)
-        start_cfg: dict = {"kind": "md", **md.protocol("sw-silicon", n)}
+        md_seed, pool = _md_params(name, params)
+        sampler: Callable = MDSampler("sw-silicon", n, wrap, md_seed, pool)
+        start_cfg: dict = {"kind": "md", "md_seed": md_seed, "pool": pool, **md.protocol("sw-silicon", n)}
     else:
         sampler, info = _file_sampler(name, Path(str(starts)), n, params.get("frames"), wrap)
         start_cfg = {"kind": "file", **info}
@@ -480,7 +529,7 @@ def make_csh(dim: int | None = None, bounds=None, **params: Any) -> AtomsProblem
     """C-S-H colloidal gel: 152 grains, Mie 28-14, periodic 300 A box, kcal/mol.
     Params: starts ("md" | "stridernet" | a file), frames."""
     name = "csh"
-    _check_params(name, params, ("n", "starts", "frames"))
+    _check_params(name, params, ("n", "starts", "frames", "md_seed", "pool"))
     n = _resolve_n(name, dim, params.get("n"), CSH_PARAMS["n_atoms"])
     if n != CSH_PARAMS["n_atoms"]:
         raise GmbenchError(f"problem {name!r} has {CSH_PARAMS['n_atoms']} grains (GCMC saturation), got n = {n}")
@@ -492,8 +541,9 @@ def make_csh(dim: int | None = None, bounds=None, **params: Any) -> AtomsProblem
     if starts == "md":
         if params.get("frames") is not None:
             raise GmbenchError(f"problem {name!r}: frames applies only to file starts")
-        sampler: Callable = MDSampler("csh", n, wrap)
-        start_cfg: dict = {"kind": "md", **md.protocol("csh", n)}
+        md_seed, pool = _md_params(name, params)
+        sampler: Callable = MDSampler("csh", n, wrap, md_seed, pool)
+        start_cfg: dict = {"kind": "md", "md_seed": md_seed, "pool": pool, **md.protocol("csh", n)}
     else:
         path = md.stridernet_file("csh") if starts == "stridernet" else Path(str(starts))
         sampler, info = _file_sampler(name, path, n, params.get("frames"), wrap)
