@@ -78,6 +78,15 @@ class BatchedEnergy:
     def _energy(self, r: Tensor) -> Tensor:  # (B, N, 3) -> (B,)
         raise NotImplementedError
 
+    def _shaped_atom_energies(self, r: Tensor) -> Tensor:
+        """Shape handling for ``atom_energies``: ``(..., N, 3) -> (..., N)`` via ``_atom_energies``."""
+        if r.dim() < 2 or r.shape[-1] != 3:
+            raise ValueError(f"positions must have shape (..., N, 3), got {tuple(r.shape)}")
+        if self.n_atoms is not None and r.shape[-2] != self.n_atoms:
+            raise ValueError(f"expected {self.n_atoms} atoms, got {r.shape[-2]}")
+        lead, n = r.shape[:-2], r.shape[-2]
+        return self._atom_energies(r.reshape(-1, n, 3)).reshape(*lead, n)
+
 
 def _as_matrix(v: float | Sequence[Sequence[float]] | None, n_species: int) -> Tensor | None:
     if v is None:
@@ -166,7 +175,9 @@ class PairEnergy(BatchedEnergy):
                 e = torch.where(r2 < rc2[t], e, torch.zeros_like(e))
         return e
 
-    def _energy(self, r: Tensor) -> Tensor:
+    def _terms(self, r: Tensor):
+        """Pair terms and their atoms: dense ``(B, P)`` with shared ``(i, j)`` of shape (P,), or
+        cell-list terms ``(P,)`` with flat indices into the ``B*N`` atoms and a ``batch`` index."""
         B, N, _ = r.shape
         sp = self._params(r)[3]
         S = self.n_species
@@ -175,7 +186,7 @@ class PairEnergy(BatchedEnergy):
             d = self.space.displacement(r[:, i], r[:, j])  # (B, P, 3)
             r2 = (d * d).sum(-1)
             t = None if sp is None else sp[i] * S + sp[j]
-            return self._pair_terms(r2, t, r).sum(-1)
+            return "dense", self._pair_terms(r2, t, r), i, j, None
         if self._verlet is None:
             self._verlet = VerletList(self.space, float(self.r_cut.max()), self.skin, method="cell")
         pl = self._verlet.pairs(r)
@@ -183,8 +194,28 @@ class PairEnergy(BatchedEnergy):
         d = self.space.displacement(rf[pl.i], rf[pl.j])
         r2 = (d * d).sum(-1)
         t = None if sp is None else sp[pl.i % N] * S + sp[pl.j % N]
-        e = self._pair_terms(r2, t, r)
-        return torch.zeros(B, dtype=r.dtype, device=r.device).index_add(0, pl.batch, e)
+        return "cell", self._pair_terms(r2, t, r), pl.i, pl.j, pl.batch
+
+    def _energy(self, r: Tensor) -> Tensor:
+        kind, e, _, _, batch = self._terms(r)
+        if kind == "dense":
+            return e.sum(-1)
+        return torch.zeros(r.shape[0], dtype=r.dtype, device=r.device).index_add(0, batch, e)
+
+    def atom_energies(self, r: Tensor) -> Tensor:
+        """Per-atom energies ``(..., N)``: half of every pair term to each of its two atoms, so they
+        sum exactly to the energy (dense and cell-list paths alike)."""
+        return self._shaped_atom_energies(r)
+
+    def _atom_energies(self, r: Tensor) -> Tensor:
+        B, N, _ = r.shape
+        kind, e, i, j, _ = self._terms(r)
+        h = 0.5 * e
+        if kind == "dense":
+            out = torch.zeros(B, N, dtype=h.dtype, device=h.device)
+            return out.index_add(1, i, h).index_add(1, j, h)
+        out = torch.zeros(B * N, dtype=h.dtype, device=h.device)
+        return out.index_add(0, i, h).index_add(0, j, h).reshape(B, N)
 
     def __getstate__(self):  # caches do not travel
         s = dict(self.__dict__)
@@ -236,7 +267,15 @@ class StillingerWeber(BatchedEnergy):
             return self._verlet.pairs(r)
         return pair_list(r.detach(), self.space, self.r_cut, self.neighbor)
 
+    def atom_energies(self, r: Tensor) -> Tensor:
+        """Per-atom energies ``(..., N)``: each two-body term half to each atom, each three-body term
+        to its central atom i (the vertex of theta_jik); they sum exactly to the energy."""
+        return self._shaped_atom_energies(r)
+
     def _energy(self, r: Tensor) -> Tensor:
+        return self._atom_energies(r).sum(-1)
+
+    def _atom_energies(self, r: Tensor) -> Tensor:
         P = self.params
         Bt, N, _ = r.shape
         eps, sig, a = P["epsilon"], P["sigma"], P["a"]
@@ -267,7 +306,7 @@ class StillingerWeber(BatchedEnergy):
             e3 = (P["lam"] * eps * (cos - P["cos0"]) ** 2 * g[:, jj] * g[:, kk]).sum(-1)
         else:
             e3 = torch.zeros_like(e2)
-        return (e2 + e3).reshape(Bt, N).sum(-1)
+        return (e2 + e3).reshape(Bt, N)
 
     def __getstate__(self):
         s = dict(self.__dict__)
