@@ -326,6 +326,11 @@ def show(
     out.print(t)
 
 
+from .stridernet_cli import app as _stridernet_app  # noqa: E402
+
+app.add_typer(_stridernet_app, name="stridernet")
+
+
 def main() -> None:
     app()
 

@@ -38,7 +38,6 @@ class Method(ABC):
 METHODS: Registry[type[Method]] = Registry("method")
 METHODS.planned.update(
     {
-        "stridernet": "StriderNET is issue #6",
         "basin-hopping": "basin hopping is issue #5",
     }
 )

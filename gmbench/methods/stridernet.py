@@ -1,0 +1,96 @@
+"""StriderNET (Bihani, Manchanda, Ranu & Krishnan, ICML 2023) as a benchmark method.
+
+A graph policy (``gmbench.nets.gnn``) displaces every atom at every step; it is trained on starting
+structures and then *adapted* to each target structure (``gmbench.stridernet`` has the algorithms and
+the paper-versus-code choices). The cell's targets are the first ``n_targets`` structures of
+``bb.starts``; the lowest-energy structure visited for target k is reported with ``start=k`` whenever
+it improves, so the harness can form the paper's Table 1 (per-target minima, then Min and Mean).
+
+``model``: a policy saved by ``gmbench stridernet train`` (trained on other structures of the same
+system, e.g. the reference's training split). Its training cost is not part of this cell's budget;
+it is reported with every candidate as the scalars ``train_wall_s``, ``train_epochs`` and
+``train_evals`` (from the model file) so reports can show training and adaptation cost side by side;
+the cell's own time and evaluations are the adaptation cost (scalars ``adapt_epoch`` and
+``adapt_wall_s`` as well). Without a model the policy is trained inside the budget on ``n_train``
+structures drawn from ``bb.starts`` (the same sampler the targets come from), for at most
+``train_epochs`` epochs or ``train_time_fraction`` of the time budget; then those costs are measured
+in-cell and counted against the budget like everything else.
+
+Defaults are the paper's: T = 15, γ = 0.9, Adam lr 5e-3, element-wise clip 0.1, 1000 adaptation
+epochs, best of 10 seeds per target, 10 targets; ``estimator`` "pathwise" is what the authors' code
+computes, "reinforce" the paper's Eq. 10 (see ``gmbench.stridernet``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ..blackbox import BlackBox
+from ..errors import GmbenchError
+from .base import Method, Report, register_method
+
+
+@register_method("stridernet", aliases=("strider-net",))
+@dataclass
+class StriderNetMethod(Method):
+    model: str | None = None
+    n_targets: int = 10
+    adapt_epochs: int = 1000
+    seeds: int = 10
+    estimator: str = "pathwise"
+    T: int = 15
+    gamma: float = 0.9
+    lr: float = 5e-3
+    grad_clip: float = 0.1
+    n_train: int = 60
+    train_epochs: int = 800
+    train_time_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        from ..stridernet import check_estimator
+
+        check_estimator(self.estimator)
+        for k in ("n_targets", "adapt_epochs", "seeds", "T", "n_train", "train_epochs"):
+            if getattr(self, k) < 1:
+                raise GmbenchError(f"method 'stridernet': {k} must be >= 1, got {getattr(self, k)}")
+        if not 0 < self.train_time_fraction <= 1:
+            raise GmbenchError("method 'stridernet': train_time_fraction must be in (0, 1]")
+
+    def run(self, bb: BlackBox, report: Report) -> None:
+        from .. import stridernet as sn
+
+        system = sn.system_of(bb)
+        if self.model is not None:
+            net, meta = sn.load_model(self.model, bb.device)
+            if net.config.system != system:
+                raise GmbenchError(f"model {self.model} was trained on {net.config.system}, the problem is {system}")
+            cost = {k: float(meta.get("cost", {}).get(k, math.nan)) for k in ("train_wall_s", "train_epochs", "train_evals")}
+        else:
+            structures = bb.starts(self.n_train)
+            limit = None if not math.isfinite(bb.time_left()) else self.train_time_fraction * bb.time_left()
+            tcfg = sn.TrainConfig(epochs=self.train_epochs, T=self.T, gamma=self.gamma, lr=self.lr,
+                                  grad_clip=self.grad_clip, estimator=self.estimator,
+                                  val_every=max(1, min(20, self.train_epochs)),
+                                  seed=int(torch.randint(0, 2**31 - 1, (1,), generator=bb.generator,
+                                                         device=bb.generator.device)))
+            res = sn.train(bb, tcfg, structures, time_limit=limit)
+            net = res.net
+            cost = {k: float(res.cost[k]) for k in ("train_wall_s", "train_epochs", "train_evals")}
+        targets = bb.starts(self.n_targets)
+        t0 = time.perf_counter()
+        epoch = [0]
+        for k in range(self.n_targets):
+            report(targets[k], start=k, adapt_epoch=0, adapt_wall_s=0.0, **cost)
+
+        def on_improve(k: int, x: torch.Tensor, e: float) -> None:
+            report(x, start=k, adapt_epoch=epoch[0], adapt_wall_s=time.perf_counter() - t0, **cost)
+
+        acfg = sn.AdaptConfig(epochs=self.adapt_epochs, seeds=self.seeds, T=self.T, gamma=self.gamma, lr=self.lr,
+                              grad_clip=self.grad_clip, estimator=self.estimator)
+
+        sn.adapt(net, bb, targets, acfg, on_improve=on_improve, generator=bb.generator,
+                 on_epoch=lambda ep: epoch.__setitem__(0, ep))
