@@ -43,6 +43,7 @@ class TraceRow:
     dist_nearest: float | None
     oob: float
     scalars: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)
 
 
 class Inbox:
@@ -78,7 +79,8 @@ class Recorder:
         for k in range(0, len(candidates), chunk):
             part = candidates[k:k + chunk]
             for c, a in zip(part, self._problem.assess_batch(torch.stack([c.x for c in part]))):
-                self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, a.energy, a.gap, a.dist, a.dist_nearest, a.oob, c.scalars))
+                self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, a.energy, a.gap, a.dist, a.dist_nearest, a.oob,
+                                          c.scalars, a.extra))
                 self.nearest_exact = self.nearest_exact and a.nearest_exact
         best = self._best_index()
         self.best_x = candidates[best].x if best is not None else None
@@ -112,7 +114,35 @@ class Recorder:
             "avg_err_per_dim": best.dist / math.sqrt(dim) if best.dist is not None else None,
             "avg_err_per_dim_nearest": best.dist_nearest / math.sqrt(dim) if best.dist_nearest is not None else None,
             "nearest_exact": self.nearest_exact,
+            **self._hit(),
+            **self._per_start(),
         }
+
+    def _hit(self) -> dict[str, Any]:
+        """Success (problems that define it: atoms with a reference energy, gap < 1e-4 eps) and the
+        method time and evaluations at the first successful candidate."""
+        flagged = [r for r in self.rows if "success" in r.extra]
+        if not flagged:
+            return {}
+        hits = [r for r in flagged if r.extra["success"] >= 1.0]
+        first = min(hits, key=lambda r: r.t) if hits else None
+        return {"success": bool(hits), "hit_t": first.t if first else None, "hit_evals": first.n_energy if first else None}
+
+    def _per_start(self) -> dict[str, Any]:
+        """Per starting structure (candidates reported with ``start=k``): each start's lowest energy;
+        their min and mean are StriderNET's Table 1 "Min" and "Mean"."""
+        per: dict[int, float] = {}
+        for r in self.rows:
+            k = r.scalars.get("start")
+            if k is None or not math.isfinite(r.energy):
+                continue
+            k = int(k)
+            per[k] = min(per.get(k, math.inf), r.energy)
+        if not per:
+            return {}
+        energies = [per[k] for k in sorted(per)]
+        return {"n_starts": len(energies), "starts_min_energy": min(energies),
+                "starts_mean_energy": sum(energies) / len(energies), "starts_energies": energies}
 
 
 def _scalar(v: Any) -> float:

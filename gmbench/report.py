@@ -27,6 +27,10 @@ METRICS = [
 ]
 
 
+# metrics read from each cell's summary (atomistic layouts)
+EXTRA_STATS = ("final_gap", "starts_min_energy", "starts_mean_energy", "n_starts", "hit_t", "hit_evals")
+
+
 def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
     """One record per (suite, problem, method label): median/min/max of each metric over done seeds."""
     records = []
@@ -52,6 +56,14 @@ def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
             for _, col in METRICS:
                 vals = pd.to_numeric(done[col], errors="coerce").dropna().to_numpy(dtype=float)
                 rec[col] = _stats(vals)
+            cfg = next((c for c in mdf["slot_problem_config"] if isinstance(c, str)), None)
+            rec["config"] = json.loads(cfg) if cfg else {}
+            summaries = [json.loads(x) for x in done["summary"] if isinstance(x, str)]
+            for col in EXTRA_STATS:
+                vals = np.array([float(d[col]) for d in summaries if d.get(col) is not None], dtype=float)
+                rec[col] = _stats(vals[np.isfinite(vals)])
+            flags = [bool(d["success"]) for d in summaries if "success" in d]
+            rec["successes"] = [sum(flags), len(flags)] if flags else None
             records.append(rec)
     return records
 
@@ -102,9 +114,11 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "csv":
         flat = []
         for r in records:
-            base = {k: v for k, v in r.items() if k not in {c for _, c in METRICS} and k != "errors"}
+            stat_cols = [c for _, c in METRICS] + list(EXTRA_STATS)
+            base = {k: v for k, v in r.items() if k not in stat_cols and k not in ("errors", "config", "successes")}
             base["errors"] = " | ".join(r["errors"])
-            for _, col in METRICS:
+            base["successes"] = "" if not r.get("successes") else f"{r['successes'][0]}/{r['successes'][1]}"
+            for col in stat_cols:
                 st = r[col] or {}
                 for s in ("median", "min", "max"):
                     base[f"{col}_{s}"] = st.get(s)
@@ -115,7 +129,15 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:
         groups.setdefault((r["suite"], r["problem"]), []).append(r)
+    table1: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
     for (suite, problem), rs in groups.items():
+        kind = layout(rs[0]["config"])
+        if kind == "energy":  # StriderNET Table 1: gathered per suite, printed after the loop
+            table1.setdefault(suite, []).append((problem, rs))
+            continue
+        if kind == "cluster":
+            out.append(_render_cluster(suite, problem, rs, fmt, tablefmt))
+            continue
         rows = []
         for r in rs:
             if r["unavailable"]:
@@ -138,14 +160,92 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
         errs = sorted({e for r in rs for e in r["errors"]})
         if errs:
             out.append("failures:\n" + "\n".join(f"  - {e}" for e in errs))
+    for suite, systems in table1.items():
+        out.append(_render_table1(suite, systems, fmt, tablefmt))
     notes = (
         "Distances are Euclidean in R^D. 'Min Dist ... For Min Energy' and the error per dimension describe the final\n"
         "prediction (the lowest-energy candidate); Avg Error Per Dim = that distance / sqrt(D). With several seeds a cell\n"
-        "reads 'median [min, max]'. '≤' marks an upper bound (minimizer set only partly known)."
+        "reads 'median [min, max]'. '≤' marks an upper bound (minimizer set only partly known).\n"
+        "Atomistic problems: clusters with a reference are scored by the energy gap E - E_ref, the RMSD to the reference\n"
+        "(after translation, rotation, reflection and permutation) and success (gap < 1e-4 eps); systems without a known\n"
+        "global minimum (periodic KA, SW, C-S-H) by energy only, Min and Mean over the starting structures (StriderNET\n"
+        "Table 1); a distance is not available there."
     )
     if fmt != "latex":
         out.append(notes)
     return "\n\n".join(out)
+
+
+def layout(cfg: dict[str, Any]) -> str:
+    """Which table a problem gets: "functions" (the seed paper's distances), "cluster" (atoms with a
+    reference energy: gap, RMSD, success, time to hit) or "energy" (atoms without a known global
+    minimum: StriderNET's Table 1, Min and Mean energy over starting structures)."""
+    if "n_atoms" not in cfg:
+        return "functions"
+    return "cluster" if cfg.get("f_star") is not None else "energy"
+
+
+def _seeds_cell(r: dict[str, Any]) -> str:
+    seeds = f"{r['seeds_done']}/{r['seeds_total']}"
+    return seeds + (f" ({r['failed']} failed)" if r["failed"] else "")
+
+
+def _titled(title: str, body: str, fmt: str) -> str:
+    if fmt == "latex":
+        return f"% {title}\n{body}"
+    return ("### " if fmt == "markdown" else "") + title + "\n\n" + body
+
+
+def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str) -> str:
+    rows = []
+    for r in rs:
+        if r["unavailable"]:
+            rows.append([r["method"], "unavailable: " + r["unavailable"], "", "", "", "", "", "", "0"])
+            continue
+        succ = r["successes"]
+        rows.append([
+            r["method"], _fmt_cell(r["final_energy"]), _fmt_cell(r["final_gap"]), _fmt_cell(r["final_dist"]),
+            f"{succ[0]}/{succ[1]}" if succ else "—", _fmt_cell(r["hit_t"]), _fmt_cell(r["hit_evals"], integer=True),
+            _fmt_cell(r["n_energy"], integer=True), _fmt_cell(r["wall_s"]), _seeds_cell(r),
+        ])
+    f_star = rs[0]["config"].get("f_star")
+    headers = ["Method", "Energy", "Gap E - E_ref", "RMSD to reference", "Success", "Time to hit s", "Evals to hit",
+               "Evals", "Wall s", "Seeds"]
+    body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+    return _titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt)
+
+
+def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], fmt: str, tablefmt: str) -> str:
+    """Rows: system x (Min, Mean); columns: methods (StriderNET's Table 1)."""
+    methods: list[str] = []
+    for _, rs in systems:
+        for r in rs:
+            if r["method"] not in methods:
+                methods.append(r["method"])
+    rows = []
+    for problem, rs in systems:
+        by = {r["method"]: r for r in rs}
+        units = rs[0]["config"].get("units", "reduced LJ")
+        for label, col in (("Min", "starts_min_energy"), ("Mean", "starts_mean_energy")):
+            cells = []
+            for m in methods:
+                r = by.get(m)
+                if r is None:
+                    cells.append("")
+                elif r["unavailable"]:
+                    cells.append("unavailable")
+                else:
+                    st = r[col] if r[col] is not None else (r["final_energy"] if col == "starts_min_energy" else None)
+                    cells.append(_fmt_cell(st))
+            rows.append([f"{problem} ({units})" if label == "Min" else "", label, *cells])
+        n = {r["method"]: r["n_starts"] for r in rs}
+        rows.append(["", "structures x seeds", *[
+            "" if n.get(m) is None else f"{int(n[m]['median'])} x {by[m]['seeds_done']}/{by[m]['seeds_total']}"
+            for m in methods]])
+    body = tabulate(rows, headers=["System", "Metric", *methods], tablefmt=tablefmt, disable_numparse=True)
+    title = (f"Energy after optimisation (StriderNET Table 1 layout; Min / Mean over starting structures; "
+             f"distance not available: no known global minimum) — suite {suite}")
+    return _titled(title, body, fmt)
 
 
 def report(store: Store, suite: str | None, fmt: str) -> str:

@@ -71,7 +71,7 @@ def execute(cell: Cell) -> CellResult:
     device = torch.device(cell.device)
     dtype = getattr(torch, cell.dtype)
     problem = make_problem(cell.problem.name, dim=cell.problem.dim, bounds=cell.problem.bounds, **cell.problem.params)
-    method = make_method(cell.method.name, cell.method.params)
+    method = make_method(cell.method.name, cell.method.params, system=problem.config().get("system"))
     problem.prepare()  # answer-free set-up (starting-structure pools) before the method clock starts
     torch.manual_seed(cell.seed)  # for methods that initialise networks from the global generator
     generator = torch.Generator(device=device)
@@ -79,7 +79,7 @@ def execute(cell: Cell) -> CellResult:
     clock = Clock(device)
     bb = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, device, dtype,
                   generator, cell.budget, clock, problem.start_sampler(), problem.structure(),
-                  problem.atom_energy_fn())
+                  problem.atom_energy_fn(), problem.energy_and_grad_fn())
     inbox = Inbox(bb)
     status, error, stop = "done", None, "finished"
     limit = cell.budget.time_s + grace_s(cell.budget) if cell.budget.time_s is not None else None

@@ -186,6 +186,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     budget = _budget(path, data, "budget", data["budget"])
 
     problems = []
+    systems: list[str | None] = []
     if not isinstance(data["problems"], list) or not data["problems"]:
         raise _err(path, data, "problems", "problems must be a non-empty list")
     for p in data["problems"]:
@@ -208,7 +209,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
         pb = _budget(path, p, "budget", p["budget"]) if "budget" in p else None
         spec = ProblemSpec(str(p["name"]), dim, bounds, dict(params), pb)
         try:  # resolve the name and validate dimension/bounds now, with the line
-            make_problem(spec.name, dim=spec.dim, bounds=spec.bounds, **spec.params)
+            systems.append(make_problem(spec.name, dim=spec.dim, bounds=spec.bounds, **spec.params).config().get("system"))
         except GmbenchError as exc:
             raise _err(path, p, "name", str(exc)) from exc
         problems.append(spec)
@@ -229,7 +230,8 @@ def parse_suite(data: Any, path: Path) -> Suite:
         try:
             name = METHODS.canonical(str(m["name"]))
             if not METHODS.is_planned(name):
-                make_method(name, params)
+                for system in dict.fromkeys(systems):  # presets may depend on the system (e.g. "stridernet")
+                    make_method(name, params, system=system)
         except GmbenchError as exc:
             raise _err(path, m, "name", str(exc)) from exc
         label = str(m.get("label", name))
@@ -259,7 +261,7 @@ def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[
                     cell.unavailable_reason = METHODS.planned[METHODS.canonical(m.name)]
                     cell.method_config = {"name": m.name, "label": m.label, "params": m.params}
                 else:
-                    method = make_method(m.name, m.params)
+                    method = make_method(m.name, m.params, system=cell.problem_config.get("system"))
                     cell.method_config = {"name": m.name, "label": m.label, "params": method.params()}
                 cell.key = cell_key(cell)
                 cells.append(cell)

@@ -113,7 +113,7 @@ def test_list_shows_31_problems_and_the_methods():
     assert "Atomistic problems" in res.output and "ka-lj" in res.output
     for name in ("alpine1", "schaffer-f7-paper", "perm", "random-search", "gd", "fire", "adam-sweep"):
         assert name in res.output
-    assert "stridernet (unavailable)" in res.output
+    assert "stridernet" in res.output and "basin-hopping" in res.output and "adam" in res.output
     for name in ("action-functional", "sample-only"):
         assert name in res.output
 

@@ -223,9 +223,10 @@ def test_same_seed_same_result():
     assert c.row["final_energy"] != a.row["final_energy"]
 
 
-@pytest.mark.parametrize("name", ["random-search", "gd", "fire", "adam-sweep"])
+@pytest.mark.parametrize("name", ["random-search", "gd", "fire", "adam-sweep", "adam", "basin-hopping"])
 def test_builtin_methods_solve_the_sphere(name):
-    params = {"adam-sweep": {"n_points": 8, "n_steps": 300, "lrs": [0.5, 1.0, 2.0]}}.get(name, {})
+    params = {"adam-sweep": {"n_points": 8, "n_steps": 300, "lrs": [0.5, 1.0, 2.0]}, "adam": {"lr": 0.1},
+              "basin-hopping": {"n_walkers": 4}}.get(name, {})
     method = make_method(name, params)
     problem = make_problem("sphere", dim=3, bounds=(-5, 5))
     bb = make_bb(problem, Budget(3.0, 300_000))

@@ -38,7 +38,6 @@ class Method(ABC):
 METHODS: Registry[type[Method]] = Registry("method")
 METHODS.planned.update(
     {
-        "basin-hopping": "basin hopping is issue #5",
     }
 )
 
@@ -52,8 +51,13 @@ def register_method(name: str, aliases: tuple[str, ...] = ()) -> Callable[[type[
     return wrap
 
 
-def make_method(name: str, params: dict[str, Any] | None = None) -> Method:
-    """Build a method from its name and a parameter mapping; unknown or mistyped keys are errors."""
+def make_method(name: str, params: dict[str, Any] | None = None, system: str | None = None) -> Method:
+    """Build a method from its name and a parameter mapping; unknown or mistyped keys are errors.
+
+    ``params["preset"]`` names a set of defaults in the class's ``PRESETS`` (explicit keys win). A
+    preset listed in ``PRESET_BY_SYSTEM`` (e.g. ``stridernet``) stands for one concrete preset per
+    atomistic system and is resolved with ``system`` (the problem's ``config()["system"]``); the
+    resolved name is what gets recorded."""
     cls = METHODS.get(name)
     params = dict(params or {})
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
@@ -61,6 +65,20 @@ def make_method(name: str, params: dict[str, Any] | None = None) -> Method:
     for key in params:
         if key not in fields:
             raise unknown_name(f"parameter of method {cls.name!r}:", key, list(fields))
+    preset = params.get("preset")
+    by_system: dict[str, dict[str, str]] = getattr(cls, "PRESET_BY_SYSTEM", {})
+    if preset in by_system:
+        choice = by_system[preset]
+        if system not in choice:
+            raise GmbenchError(
+                f"method {cls.name!r}: preset {preset!r} is defined for the systems {', '.join(choice)}, "
+                f"not for {system or 'this (non-atomistic) problem'}")
+        preset = params["preset"] = choice[system]
+    if preset is not None:  # a named set of defaults (e.g. a paper's baseline); explicit keys win
+        presets: dict[str, dict[str, Any]] = getattr(cls, "PRESETS", {})
+        if preset not in presets:
+            raise unknown_name(f"preset of method {cls.name!r}:", str(preset), list(presets))
+        params = {**presets[preset], **params}
     try:
         kwargs = {k: _coerce(v, hints[k], f"{cls.name}.{k}") for k, v in params.items()}
         method = cls(**kwargs)

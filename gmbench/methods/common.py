@@ -35,3 +35,63 @@ class BestPoint:
         if self._dirty and self.x is not None:
             self._dirty = False
             self._report(self.x, **scalars)
+
+
+class RowBest:
+    """Per-start bookkeeping for batched local optimisers: the lowest energy and point of every row
+    of a round, reported per row as ``report(x, start=k)`` (``k`` numbers the starts of the whole
+    run), so the harness can give the min and mean over starting structures (StriderNET's Table 1)."""
+
+    def __init__(self, report: Report, x: Tensor, first_start: int):
+        self._report = report
+        self.energy = torch.full((x.shape[0],), math.inf, dtype=x.dtype, device=x.device)
+        self.x = x.detach().clone()
+        self._dirty = torch.zeros(x.shape[0], dtype=torch.bool, device=x.device)
+        self.first_start = first_start
+
+    def update(self, x: Tensor, e: Tensor) -> None:
+        e = torch.where(torch.isfinite(e), e, torch.full_like(e, math.inf))
+        better = e < self.energy
+        self.energy = torch.where(better, e, self.energy)
+        self.x = torch.where(better[:, None], x.detach(), self.x)
+        self._dirty |= better
+
+    def flush(self) -> None:
+        for k in torch.nonzero(self._dirty).flatten().tolist():
+            self._report(self.x[k], start=self.first_start + k)
+        self._dirty.zero_()
+
+
+class LocalRounds:
+    """The round loop shared by ``gd``, ``adam`` and ``fire``: draw ``n_points`` starts, run the
+    optimiser for at most ``max_steps`` steps (stopping early when every row's gradient norm is
+    below ``gtol``), report, and start a new round until the budget is spent or ``max_rounds``
+    rounds are done. With ``report_starts`` every start's best point is reported (tagged with its
+    start index); otherwise only the overall best point is."""
+
+    def __init__(self, bb, report: Report, *, n_points: int, max_steps: int, gtol: float, report_every: int,
+                 report_starts: bool, max_rounds: int | None):
+        self.bb, self.report = bb, report
+        self.n_points, self.max_steps, self.gtol = n_points, max_steps, gtol
+        self.report_every, self.report_starts, self.max_rounds = report_every, report_starts, max_rounds
+
+    def run(self, init, step) -> None:
+        """``init(x0) -> state``; ``step(state, step_index, e, g) -> state``; ``state.x`` is the iterate.
+        The loop evaluates (e, g) at ``state.x`` once per step and passes them on."""
+        best = BestPoint(self.report)
+        r = 0
+        while self.max_rounds is None or r < self.max_rounds:
+            x0 = self.bb.starts(self.n_points)
+            rows = RowBest(self.report, x0, r * self.n_points) if self.report_starts else None
+            state = init(x0)
+            tracker = rows if rows is not None else best
+            for k in range(self.max_steps + 1):
+                e, g = self.bb.energy_and_grad(state.x)
+                tracker.update(state.x, e)
+                if k % self.report_every == 0:
+                    tracker.flush()
+                if k == self.max_steps or float(torch.linalg.vector_norm(g, dim=-1).max()) < self.gtol:
+                    break
+                state = step(state, k, e, g)
+            tracker.flush()  # (a budget stop mid-round keeps the reports made every report_every steps)
+            r += 1

@@ -7,13 +7,17 @@ points (or, later, B atomic structures flattened to 3N coordinates) relaxes in o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
 from ..blackbox import BlackBox
 from .base import Method, Report, register_method
-from .common import BestPoint
+from ..problems.atoms.relax import FireParams, fire_kick_drift, fire_mix
+from .common import LocalRounds
+from .gd import STRIDERNET_BY_SYSTEM, STRIDERNET_LOCAL
 
 
 @dataclass
@@ -70,12 +74,33 @@ def fire_step(
 @register_method("fire")
 @dataclass
 class Fire(Method):
-    """Batched FIRE from ``n_points`` starts with restarts; defaults are Bitzek et al.'s / ASE's
-    (dt 0.1, dt_max 1.0, N_min 5, f_inc 1.1, f_dec 0.5, α_start 0.1, f_α 0.99). ``max_step`` (ASE caps
-    each step at 0.2 Å) is off by default for the analytic functions, whose scale is the box.
-    A round ends after ``max_steps`` steps or when every point's force norm is below ``ftol``.
+    """Batched FIRE from ``n_points`` starts, rounds with restarts (see ``gd``).
+
+    Two step orderings (``variant``): ``"ase"`` (default; mix, Euler step, move, optional
+    ``max_step`` cap, as ASE's FIRE) and ``"jax-md"`` (velocity Verlet, power before mixing, no cap:
+    jax-md 0.2.24's ``fire_descent``, which StriderNET's baseline uses; ``atoms/relax.py``).
+    Defaults are Bitzek et al.'s / ASE's (dt 0.1, dt_max 1.0, N_min 5, f_inc 1.1, f_dec 0.5,
+    α_start 0.1, f_α 0.99); ``max_step`` (ASE caps each step at 0.2 Å) is off by default for the
+    analytic functions, whose scale is the box. ``preset: stridernet-lj | -sw | -csh`` is
+    StriderNET's baseline: jax-md order, dt_start 0.01 / 0.5 / 5e-3 (paper Table 6) with its code's
+    dt_max = 4 dt_start (the paper's "0.4" diverges on LJ; stridernet.md §4.1, §5), 1000 / 1000 /
+    2000 steps, 10 structures. With ``clamp`` iterates are projected onto the bounds (the velocity
+    of a clipped coordinate is zeroed in the ASE variant) or wrapped into a periodic box.
     """
 
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "stridernet-lj": {**STRIDERNET_LOCAL, "variant": "jax-md", "dt_start": 0.01, "dt_max": 0.04,
+                          "max_steps": 1000},
+        "stridernet-sw": {**STRIDERNET_LOCAL, "variant": "jax-md", "dt_start": 0.5, "dt_max": 2.0,
+                          "max_steps": 1000},
+        "stridernet-csh": {**STRIDERNET_LOCAL, "variant": "jax-md", "dt_start": 5e-3, "dt_max": 0.02,
+                           "max_steps": 2000},
+    }
+
+    PRESET_BY_SYSTEM: ClassVar[dict[str, dict[str, str]]] = {"stridernet": STRIDERNET_BY_SYSTEM}
+
+    preset: str | None = None
+    variant: str = "ase"
     n_points: int = 100
     dt_start: float = 0.1
     dt_max: float = 1.0
@@ -86,25 +111,52 @@ class Fire(Method):
     f_alpha: float = 0.99
     max_step: float | None = None
     max_steps: int = 1000
-    ftol: float = 1e-6
+    gtol: float = 1e-6
     clamp: bool = True
     report_every: int = 50
+    report_starts: bool = False
+    max_rounds: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.variant not in ("ase", "jax-md"):
+            raise ValueError(f"variant must be 'ase' or 'jax-md', got {self.variant!r}")
+        if self.variant == "jax-md" and self.max_step is not None:
+            raise ValueError("max_step applies to the 'ase' variant only (jax-md's FIRE has no step cap)")
 
     def run(self, bb: BlackBox, report: Report) -> None:
-        best = BestPoint(report)
+        rounds = LocalRounds(bb, report, n_points=self.n_points, max_steps=self.max_steps, gtol=self.gtol,
+                             report_every=self.report_every, report_starts=self.report_starts,
+                             max_rounds=self.max_rounds)
+        if self.variant == "jax-md":
+            params = FireParams(self.dt_start, self.dt_max, self.n_min, self.f_inc, self.f_dec, self.alpha_start,
+                                self.f_alpha)
+            shift = (lambda r, dr: bb.clamp(r + dr)) if self.clamp else None
+
+            def init_j(x0):
+                b = x0.shape[0]
+                opts = dict(dtype=x0.dtype, device=x0.device)
+                return SimpleNamespace(x=x0, mom=torch.zeros_like(x0), dt=torch.full((b,), self.dt_start, **opts),
+                                       alpha=torch.full((b,), self.alpha_start, **opts),
+                                       n_pos=torch.zeros(b, dtype=torch.long, device=x0.device))
+
+            def step_j(s, k, e, g):
+                f = -g
+                if k > 0:  # the force at the drifted positions completes the previous step
+                    s.mom, s.dt, s.alpha, s.n_pos = fire_mix(s.mom, f, s.dt, s.alpha, s.n_pos, params)
+                s.x, s.mom = fire_kick_drift(s.x, s.mom, f, s.dt, shift)
+                return s
+
+            rounds.run(init_j, step_j)
+            return
         kw = dict(dt_max=self.dt_max, n_min=self.n_min, f_inc=self.f_inc, f_dec=self.f_dec,
                   alpha_start=self.alpha_start, f_alpha=self.f_alpha, max_step=self.max_step)
-        while True:
-            s = fire_init(bb.starts(self.n_points), self.dt_start, self.alpha_start)
-            for step in range(self.max_steps):
-                e, g = bb.energy_and_grad(s.x)
-                best.update(s.x, e)
-                if step % self.report_every == 0:
-                    best.flush()
-                if float(torch.linalg.vector_norm(g, dim=-1).max()) < self.ftol:
-                    break
-                s = fire_step(s, -g, **kw)
-                if self.clamp:
-                    x = bb.clamp(s.x)
-                    s = FireState(x, torch.where(x == s.x, s.v, torch.zeros_like(s.v)), s.dt, s.alpha, s.n_pos)
-            best.flush()
+
+        def step_a(s, k, e, g):
+            s = fire_step(s, -g, **kw)
+            if self.clamp:
+                x = bb.clamp(s.x)
+                v = s.v if bb.periodic else torch.where(x == s.x, s.v, torch.zeros_like(s.v))
+                s = FireState(x, v, s.dt, s.alpha, s.n_pos)
+            return s
+
+        rounds.run(lambda x0: fire_init(x0, self.dt_start, self.alpha_start), step_a)

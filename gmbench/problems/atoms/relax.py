@@ -62,6 +62,11 @@ class FireState:
 
 
 def _energy_and_force(energy_fn: EnergyFn, r: Tensor) -> tuple[Tensor, Tensor]:
+    analytic = getattr(energy_fn, "energy_and_forces", None)  # pair potentials: no autograd graph
+    if analytic is not None:
+        out = analytic(r)
+        if out is not None:
+            return out
     with torch.enable_grad():
         x = r.detach().requires_grad_(True)
         e = energy_fn(x)
@@ -85,28 +90,28 @@ def fire_init(energy_fn: EnergyFn, r: Tensor, params: FireParams = JAXMD_FIRE) -
     )
 
 
-def fire_step(
-    energy_fn: EnergyFn,
-    state: FireState,
-    params: FireParams = JAXMD_FIRE,
-    shift: Callable[[Tensor, Tensor], Tensor] | None = None,
-) -> FireState:
-    """One jax-md 0.2.24 FIRE step for every system of the batch."""
-    p = params
-    r, mom, f = state.position, state.momentum, state.force
-    dt, alpha = state.dt, state.alpha
+def fire_kick_drift(r: Tensor, mom: Tensor, f: Tensor, dt: Tensor,
+                    shift: Callable[[Tensor, Tensor], Tensor] | None = None) -> tuple[Tensor, Tensor]:
+    """Steps 1-2: half kick with the force at ``r``, then drift (``shift`` wraps periodic positions)."""
     dtb = _bcast(dt, r)
     mom = mom + 0.5 * dtb * f
     r = shift(r, dtb * mom) if shift is not None else r + dtb * mom
-    e, f = _energy_and_force(energy_fn, r)
+    return r, mom
+
+
+def fire_mix(mom: Tensor, f: Tensor, dt: Tensor, alpha: Tensor, n_pos: Tensor, params: FireParams
+             ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Steps 4-9 given the force ``f`` at the drifted positions: returns (momenta, dt, alpha, n_pos)."""
+    p = params
+    dtb = _bcast(dt, mom)
     mom = mom + 0.5 * dtb * f
-    dims = tuple(range(1, r.dim()))
+    dims = tuple(range(1, mom.dim()))
     power = (f * mom).sum(dims)
     f_norm = torch.sqrt((f * f).sum(dims) + 1e-6)
     p_norm = torch.sqrt((mom * mom).sum(dims))
-    a = _bcast(alpha, r)
-    mom = mom + a * (f * _bcast(p_norm / f_norm, r) - mom)
-    n_pos = torch.where(power >= 0, state.n_pos + 1, torch.zeros_like(state.n_pos))
+    a = _bcast(alpha, mom)
+    mom = mom + a * (f * _bcast(p_norm / f_norm, mom) - mom)
+    n_pos = torch.where(power >= 0, n_pos + 1, torch.zeros_like(n_pos))
     grow = (power > 0) & (n_pos > p.n_min)
     dt = torch.where(grow, torch.clamp(dt * p.f_inc, max=p.dt_max), dt)
     alpha = torch.where(grow, alpha * p.f_alpha, alpha)
@@ -114,6 +119,19 @@ def fire_step(
     dt = torch.where(neg, dt * p.f_dec, dt)
     alpha = torch.where(neg, torch.full_like(alpha, p.alpha_start), alpha)
     mom = torch.where(_bcast(neg, mom), torch.zeros_like(mom), mom)
+    return mom, dt, alpha, n_pos
+
+
+def fire_step(
+    energy_fn: EnergyFn,
+    state: FireState,
+    params: FireParams = JAXMD_FIRE,
+    shift: Callable[[Tensor, Tensor], Tensor] | None = None,
+) -> FireState:
+    """One jax-md 0.2.24 FIRE step for every system of the batch."""
+    r, mom = fire_kick_drift(state.position, state.momentum, state.force, state.dt, shift)
+    e, f = _energy_and_force(energy_fn, r)
+    mom, dt, alpha, n_pos = fire_mix(mom, f, state.dt, state.alpha, state.n_pos, params)
     return FireState(r, mom, f, e, dt, alpha, n_pos, state.n_evals + 1)
 
 
