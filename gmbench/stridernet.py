@@ -47,7 +47,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from .blackbox import BlackBox, Budget, Clock
+from .blackbox import BlackBox, Budget, BudgetExhausted, Clock
 from .errors import GmbenchError
 from .nets.gnn import SYSTEMS, PolicyConfig, StriderNet
 from .problems.atoms.relax import fire_relax, stridernet_fire
@@ -276,7 +276,8 @@ def adapt(net: StriderNet, bb: BlackBox, targets: Tensor, cfg: AdaptConfig, *,
     """Adapt a private copy of ``net`` per target and seed (``targets``: (K, 3N)); see the module doc.
 
     ``on_improve(k, x, e)`` is called after an epoch for every target whose best energy dropped.
-    If the budget runs out (``BudgetExhausted``) mid-way, it propagates; improvements were reported."""
+    Improvements are reported right after each rollout (before the update). When the time left is
+    less than 1.5 epochs, it raises ``BudgetExhausted`` itself rather than be killed mid-update."""
     check_estimator(cfg.estimator)
     K, S = targets.shape[0], cfg.seeds
     M = K * S
@@ -290,14 +291,16 @@ def adapt(net: StriderNet, bb: BlackBox, targets: Tensor, cfg: AdaptConfig, *,
     trace: list[list[float]] = []
     reported = torch.full((K,), math.inf, dtype=bb.dtype)
     epoch = 0
+    last_epoch_s = 0.0
     for epoch in range(1, cfg.epochs + 1):
+        te = time.perf_counter()
+        if bb.time_left() < 1.5 * last_epoch_s:  # an epoch would not finish: stop at a clean point
+            raise BudgetExhausted("time")
         if on_epoch is not None:
             on_epoch(epoch)
         u_fire = (fire_baseline(bb, x, cfg.T, cfg.fire_dt) if cfg.estimator == "reinforce"
                   else torch.zeros(M, dtype=bb.dtype, device=bb.device))  # cancels from the pathwise gradient
         ro = rollout(models, bb, x, cfg.T, estimator=cfg.estimator, grad=True, model_of=model_of, generator=generator)
-        loss = loss_of(ro, u_fire, cfg, reduce="sum")
-        _update(models, opt, loss, cfg.grad_clip)
         E = ro.energies.detach()  # (T+1, M)
         E = torch.where(torch.isfinite(E), E, torch.full_like(E, math.inf))
         X = torch.stack([s.detach() for s in ro.states])  # (T+1, M, 3N)
@@ -310,14 +313,17 @@ def adapt(net: StriderNet, bb: BlackBox, targets: Tensor, cfg: AdaptConfig, *,
         last = E[-cfg.restart_from_last:]
         t_last = torch.argmin(last, 0) + (E.shape[0] - last.shape[0])
         x = X[t_last, torch.arange(M)].clone()
-        per_target = best_e.reshape(K, S)
-        tk = per_target.min(1)
+        tk = best_e.reshape(K, S).min(1)
         trace.append(tk.values.tolist())
-        if on_improve is not None:
+        if on_improve is not None:  # before the update, so a budget stop during it loses nothing
             cpu = tk.values.cpu()
             for k in torch.nonzero(cpu < reported).flatten().tolist():
                 reported[k] = cpu[k]
                 on_improve(k, best_x[k * S + int(tk.indices[k])], float(cpu[k]))
+        loss = loss_of(ro, u_fire, cfg, reduce="sum")
+        _update(models, opt, loss, cfg.grad_clip)
+        del ro, loss
+        last_epoch_s = time.perf_counter() - te
     per_target = best_e.reshape(K, S)
     tk = per_target.min(1)
     bx = best_x.reshape(K, S, -1)[torch.arange(K), tk.indices]
