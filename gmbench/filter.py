@@ -249,7 +249,8 @@ def step2_one(name: str, cfg: FilterConfig, seed: int) -> dict[str, Any]:
     dev = torch.device(cfg.device)
     g = torch.Generator(device=dev).manual_seed(seed)
     bb = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, dev, torch.float32, g,
-                  Budget(None, None), Clock(dev), problem.start_sampler())
+                  Budget(None, None), Clock(dev), problem.start_sampler(),
+                  energy_and_grad=problem.energy_and_grad_fn())
     inbox = Inbox(bb)
     AdamSweep(n_points=cfg.points, n_steps=cfg.steps, lrs=cfg.lrs()).run(bb, inbox)
     rec = Recorder(problem)

@@ -116,6 +116,11 @@ class Problem(ABC):
 
         return sample
 
+    def energy_and_grad_fn(self) -> Callable[[Tensor], tuple[Tensor, Tensor]] | None:
+        """A fused, answer-free ``x -> (U(x), grad U(x))`` (no autograd), or None: the BlackBox then
+        differentiates :meth:`energy_fn` by autograd (the plain path, which gives the same numbers)."""
+        return None
+
     def structure(self) -> Structure | None:
         """Answer-free system description for atomistic problems (None for functions)."""
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -40,6 +41,7 @@ class FunctionSpec:
     aliases: tuple[str, ...] = ()
     formula: str = ""
     title: str = ""
+    grad: Callable[[Tensor], Tensor] | None = None  # analytic gradient (fast path; autograd is the plain one)
 
 
 class FunctionProblem(Problem):
@@ -76,6 +78,12 @@ class FunctionProblem(Problem):
     def energy_fn(self) -> EnergyFn:
         return self.spec.f
 
+    def energy_and_grad_fn(self) -> Callable[[Tensor], tuple[Tensor, Tensor]] | None:
+        """The analytic-gradient fast path when the spec has one (``GMBENCH_PLAIN=1`` turns it off)."""
+        if self.spec.grad is None or os.environ.get("GMBENCH_PLAIN", "") not in ("", "0"):
+            return None
+        return BlockedEnergyGrad(self.spec.f, self.spec.grad)
+
     def x_star(self) -> Tensor:
         xs = self.spec.x_star
         if callable(xs):
@@ -107,3 +115,29 @@ def nearest_in_sorted(roots: Tensor, x: Tensor) -> Tensor:
         return roots.expand_as(x).clone()
     left, right = roots[idx - 1], roots[idx]
     return torch.where((x - left).abs() <= (right - x).abs(), left, right)
+
+
+class BlockedEnergyGrad:
+    """``x -> (f(x), grad(x))`` computed in row blocks of about ``block_elems`` elements, so that a
+    block and its temporaries stay in cache between the energy and the gradient passes (a big batch
+    otherwise streams every intermediate through main memory). Energies are exactly ``f``'s."""
+
+    __slots__ = ("block_elems", "f", "grad")
+
+    def __init__(self, f: EnergyFn, grad: Callable[[Tensor], Tensor], block_elems: int = 2**16):
+        self.f, self.grad, self.block_elems = f, grad, int(block_elems)
+
+    def __call__(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        d = x.shape[-1]
+        flat = x.reshape(-1, d)
+        n = flat.shape[0]
+        rows = max(1, self.block_elems // d)
+        if n <= rows:
+            return self.f(x), self.grad(x)
+        e = torch.empty(n, dtype=x.dtype, device=x.device)
+        g = torch.empty_like(flat)
+        for r0 in range(0, n, rows):  # blocks of points, not points
+            xb = flat[r0:r0 + rows]
+            e[r0:r0 + rows] = self.f(xb)
+            g[r0:r0 + rows] = self.grad(xb)
+        return e.reshape(x.shape[:-1]), g.reshape(x.shape)

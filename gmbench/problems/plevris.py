@@ -339,6 +339,42 @@ def modified_xin_she_yang_5(x: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------------------------------------
+# analytic gradients of hot functions (the Adam sweep's fast path; autograd is the plain path and a
+# test checks that both agree). Same conventions as autograd at the guarded points.
+# ------------------------------------------------------------------------------------------------
+
+
+def sphere_grad(x: Tensor) -> Tensor:
+    return 2.0 * x
+
+
+def rastrigin_grad(x: Tensor) -> Tensor:
+    """d/dx (x^2 + 20 sin^2(pi x)) = 2x + 20 pi sin(2 pi x)."""
+    return torch.sin((2.0 * _PI) * x).mul_(20.0 * _PI).add_(x, alpha=2.0)
+
+
+def rosenbrock_grad(x: Tensor) -> Tensor:
+    a = x[..., :-1]
+    b = x[..., 1:] - a * a
+    g = torch.zeros_like(x)
+    g[..., 1:] = 200.0 * b
+    g[..., :-1] += (a - 1.0).mul_(2.0).addcmul_(a, b, value=-400.0)
+    return g
+
+
+def ackley_grad(x: Tensor) -> Tensor:
+    """4 exp(-0.2 r) x / (n r) + (2 pi / n) exp(mean cos 2 pi x) sin(2 pi x), r = sqrt(mean x^2); the
+    first term is 0 at r = 0 (the guard's subgradient, as autograd gives)."""
+    n = x.shape[-1]
+    r = _guarded_pow(_sqnorm(x) / n, 0.5)
+    c = torch.cos(_TWO_PI * x).sum(-1) / n
+    pos, safe = _safe(r)
+    k1 = torch.where(pos, 4.0 * torch.exp(-0.2 * r) / (n * safe), 0.0)
+    k2 = torch.exp(c) * (_TWO_PI / n)
+    return torch.sin(_TWO_PI * x).mul_(k2.unsqueeze(-1)).addcmul_(x, k1.unsqueeze(-1))
+
+
+# ------------------------------------------------------------------------------------------------
 # minimizer sets
 # ------------------------------------------------------------------------------------------------
 
@@ -412,7 +448,7 @@ def _reg(
                                    formula=formula, **kw))
 
 
-_reg("sphere", "F01", sphere, 100.0, _U, "Sphere", "sum x_i^2")
+_reg("sphere", "F01", sphere, 100.0, _U, "Sphere", "sum x_i^2", grad=sphere_grad)
 _reg("ellipsoid", "F02", ellipsoid, 100.0, _U, "Ellipsoid", "sum i x_i^2")
 _reg("sum-of-different-powers", "F03", sum_of_different_powers, 10.0, _U, "Sum of Different Powers",
      "sum |x_i|^(i+1)")
@@ -436,11 +472,11 @@ _reg("alpine1", "F07", alpine1, 10.0,
      "Alpine 1", "sum |x_i sin x_i + 0.1 x_i|", coord_roots=_alpine1_roots, aliases=("alpine 1",))
 _reg("ackley", "F08", ackley, 32.768,
      Properties(differentiable=False, multimodal=True, smooth_at_xstar=False, note="non-differentiable at 0 only"),
-     "Ackley", "-20 exp(-0.2 sqrt(sum x_i^2 / n)) - exp(sum cos(2 pi x_i) / n) + 20 + e")
+     "Ackley", "-20 exp(-0.2 sqrt(sum x_i^2 / n)) - exp(sum cos(2 pi x_i) / n) + 20 + e", grad=ackley_grad)
 _reg("griewank", "F09", griewank, 100.0, Properties(multimodal=True), "Griewank",
      "sum x_i^2 / 4000 - prod cos(x_i / sqrt(i)) + 1")
 _reg("rastrigin", "F10", rastrigin, 5.12, Properties(multimodal=True), "Rastrigin",
-     "10 n + sum (x_i^2 - 10 cos(2 pi x_i))")
+     "10 n + sum (x_i^2 - 10 cos(2 pi x_i))", grad=rastrigin_grad)
 _reg("happycat", "F11", happycat, 20.0,
      Properties(differentiable=False, multimodal=False, smooth_at_xstar=False,
                 note=_HAPPY_NOTE.format(sphere="sphere ||x||^2 = n")),
@@ -451,7 +487,7 @@ _reg("hgbat", "F12", hgbat, 15.0,
      "HGBat", "| ||x||^4 - (sum x_i)^2 |^(1/2) + (0.5 ||x||^2 + sum x_i) / n + 0.5", x_star=-1.0)
 _reg("rosenbrock", "F13", rosenbrock, 10.0,
      Properties(multimodal=True, multimodal_min_dim=4, note="one local minimum for n <= 3, two for n >= 4"),
-     "Rosenbrock", "sum_{i<n} 100 (x_{i+1} - x_i^2)^2 + (x_i - 1)^2", x_star=1.0, min_dim=2)
+     "Rosenbrock", "sum_{i<n} 100 (x_{i+1} - x_i^2)^2 + (x_i - 1)^2", x_star=1.0, min_dim=2, grad=rosenbrock_grad)
 _reg("high-conditioned-elliptic", "F14", high_conditioned_elliptic, 100.0, _U, "High Conditioned Elliptic",
      "sum (10^6)^((i-1)/(n-1)) x_i^2", min_dim=2)
 _reg("discus", "F15", discus, 100.0, _U, "Discus", "10^6 x_1^2 + sum_{i>=2} x_i^2")
