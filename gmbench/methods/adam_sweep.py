@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
+from torch import Tensor
 
 from ..blackbox import BlackBox
 from .base import Method, Report, register_method
@@ -16,7 +18,7 @@ def lr_grid(start: float, stop: float, step: float) -> list[float]:
     return [round(start + i * step, 10) for i in range(n)]
 
 
-@register_method("adam-sweep", aliases=("adam",))
+@register_method("adam-sweep")
 @dataclass
 class AdamSweep(Method):
     """Adam from ``n_points`` uniform starts for every learning rate of a grid, ``n_steps`` each;
@@ -36,6 +38,12 @@ class AdamSweep(Method):
     reported every ``report_every`` steps when it improved, and at the end of the chunk, so the
     paper's "Min Dist From Global Min" (minimum over the candidates) is a minimum over the per-rate
     bests.
+
+    Inside a chunk the work runs in cache-sized blocks (``block_elems`` elements: all learning rates
+    and a few points, or a few learning rates of one point when L x D is larger): each block runs all
+    its steps before the next starts, with the Adam update in place. Every point and learning rate
+    follows exactly the same iterates as with one big tensor; only the order in which the
+    (independent) trajectories are computed changes, and candidates are reported per block.
     """
 
     n_points: int = 10000
@@ -50,6 +58,7 @@ class AdamSweep(Method):
     clamp: bool = False
     chunk_elems: int = 2**24
     report_every: int = 1000
+    block_elems: int = 2**18  # cache block of the inner loop (see adam_sweep_chunk); does not change results
 
     def grid(self) -> list[float]:
         return list(self.lrs) if self.lrs is not None else lr_grid(self.lr_start, self.lr_stop, self.lr_step)
@@ -59,37 +68,97 @@ class AdamSweep(Method):
         n_lr, d = lrs.numel(), bb.dim
         per_chunk = max(1, min(self.n_points, self.chunk_elems // (n_lr * d)))
         starts = bb.starts(self.n_points)
-        lr = lrs.view(n_lr, 1, 1)
-        for c0 in range(0, self.n_points, per_chunk):
-            x = starts[c0:c0 + per_chunk].unsqueeze(0).repeat(n_lr, 1, 1)  # (L, P, D)
-            m = torch.zeros_like(x)
-            v = torch.zeros_like(x)
-            best_e = torch.full((n_lr,), math.inf, device=bb.device, dtype=bb.dtype)
-            best_x = x[:, 0].clone()
-            improved = torch.zeros(n_lr, dtype=torch.bool, device=bb.device)
-            for t in range(1, self.n_steps + 2):
-                e, g = bb.energy_and_grad(x)  # the last pass only scores the final iterates
-                e = torch.nan_to_num(e, nan=math.inf)
-                e_min, idx = e.min(dim=1)
-                better = e_min < best_e
-                best_e = torch.where(better, e_min, best_e)
-                best_x = torch.where(better[:, None], x[torch.arange(n_lr, device=x.device), idx], best_x)
-                improved |= better
-                if t % self.report_every == 0 or t == self.n_steps + 1:
-                    self._flush(best_x, best_e, improved, lrs, report)
-                if t == self.n_steps + 1:
-                    break
-                m.mul_(self.beta1).add_(g, alpha=1 - self.beta1)
-                v.mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
-                bc1 = 1 - self.beta1**t
-                bc2 = 1 - self.beta2**t
-                denom = (v / bc2).sqrt_().add_(self.eps)
-                x.sub_(m.div(denom).mul_(lr / bc1))
-                if self.clamp:
-                    x = bb.clamp(x)
+        clamp = bb.clamp if self.clamp else None
 
-    @staticmethod
-    def _flush(best_x, best_e, improved, lrs, report: Report) -> None:
-        for i in torch.nonzero(improved).flatten().tolist():
-            report(best_x[i], lr=float(lrs[i]), energy_seen=float(best_e[i]))
-        improved.zero_()
+        def flush(lr_idx: Tensor, best_x: Tensor, best_e: Tensor) -> None:
+            for k, i in enumerate(lr_idx.tolist()):
+                report(best_x[k], lr=float(lrs[i]), energy_seen=float(best_e[k]))
+
+        for c0 in range(0, self.n_points, per_chunk):
+            adam_sweep_chunk(bb.energy_and_grad, starts[c0:c0 + per_chunk], lrs, self.n_steps, self.beta1,
+                             self.beta2, self.eps, clamp=clamp, block_elems=self.block_elems,
+                             report_every=self.report_every, on_improve=flush)
+
+
+def adam_sweep_chunk(
+    energy_and_grad: Callable[[Tensor], tuple[Tensor, Tensor]],
+    starts: Tensor,
+    lrs: Tensor,
+    n_steps: int,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    *,
+    clamp: Callable[[Tensor], Tensor] | None = None,
+    block_elems: int = 2**16,
+    report_every: int = 10**9,
+    on_improve: Callable[[Tensor, Tensor, Tensor], None] | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Adam from every start ``(P, D)`` with every learning rate ``lrs`` ``(L,)`` for ``n_steps``
+    steps (torch.optim.Adam's update, bias-corrected), tracking the lowest energy seen per rate.
+
+    Returns ``(best_e (L,), best_x (L, D))`` over every iterate (including the final ones).
+    ``on_improve(lr_idx, best_x, best_e)`` is called with the rates whose best improved, every
+    ``report_every`` steps within a block and at the end of each block. One energy-and-gradient
+    evaluation per point, rate and step, plus one to score the final iterates.
+    """
+    n_lr, (n_pts, d) = lrs.numel(), starts.shape
+    dev, dt = starts.device, starts.dtype
+    best_e = torch.full((n_lr,), math.inf, device=dev, dtype=dt)
+    best_x = starts[:1].expand(n_lr, d).clone()
+    if n_lr * d <= block_elems:
+        lb, pb = n_lr, max(1, block_elems // (n_lr * d))
+    else:
+        lb, pb = max(1, block_elems // d), 1
+    for p0 in range(0, n_pts, pb):
+        for l0 in range(0, n_lr, lb):
+            li = torch.arange(l0, min(l0 + lb, n_lr), device=dev)
+            x = starts[p0:p0 + pb].unsqueeze(0).repeat(li.numel(), 1, 1)  # (l, p, D)
+            be, bx = _adam_block(energy_and_grad, x, lrs[li], n_steps, beta1, beta2, eps, clamp,
+                                 report_every, li, on_improve, best_e[li])
+            better = be < best_e[li]
+            best_e[li] = torch.where(better, be, best_e[li])
+            best_x[li] = torch.where(better[:, None], bx, best_x[li])
+    return best_e, best_x
+
+
+def _adam_block(eg, x, lrs, n_steps, beta1, beta2, eps, clamp, report_every, li, on_improve, prev_best):
+    nl = x.shape[0]
+    rows = torch.arange(nl, device=x.device)
+    m = torch.zeros_like(x)
+    v = torch.zeros_like(x)
+    buf = torch.empty_like(x)
+    lr = lrs.view(nl, 1, 1)
+    best_e = torch.full((nl,), math.inf, device=x.device, dtype=x.dtype)
+    best_x = x[:, 0].clone()
+    reported = prev_best.clone()  # what the caller already knows: report only real improvements
+
+    def flush() -> None:
+        imp = best_e < reported
+        if on_improve is not None and bool(imp.any()):
+            k = torch.nonzero(imp).flatten()
+            on_improve(li[k], best_x[k], best_e[k])
+        torch.minimum(reported, best_e, out=reported)
+
+    for t in range(1, n_steps + 2):
+        e, g = eg(x)  # the last pass only scores the final iterates
+        e = torch.nan_to_num(e, nan=math.inf)
+        e_min, idx = e.min(dim=1)
+        better = e_min < best_e
+        best_e = torch.where(better, e_min, best_e)
+        best_x = torch.where(better[:, None], x[rows, idx], best_x)
+        if t == n_steps + 1:
+            break
+        if t % report_every == 0:
+            flush()
+        # x -= lr/bc1 * m / (sqrt(v/bc2) + eps), written as lr*s2/bc1 * m / (sqrt(v) + eps*s2), s2 = sqrt(bc2)
+        m.lerp_(g, 1 - beta1)
+        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+        s2 = math.sqrt(1 - beta2**t)
+        torch.sqrt(v, out=buf).add_(eps * s2)
+        torch.div(m, buf, out=buf)
+        x.addcmul_(buf, lr, value=-s2 / (1 - beta1**t))
+        if clamp is not None:
+            x = clamp(x)
+    flush()
+    return best_e, best_x
