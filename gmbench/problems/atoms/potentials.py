@@ -42,6 +42,12 @@ def lennard_jones(r2: Tensor, sigma2: Tensor | float, epsilon: Tensor | float) -
     return 4.0 * epsilon * (s6 * s6 - s6)
 
 
+def lennard_jones_dr2(r2: Tensor, sigma2: Tensor | float, epsilon: Tensor | float) -> Tensor:
+    """d/d(r^2) of :func:`lennard_jones`: 4 eps (3 s6 - 6 s6^2) / r^2, s6 = (sigma^2 / r^2)^3."""
+    s6 = (sigma2 / r2) ** 3
+    return 4.0 * epsilon * (3.0 * s6 - 6.0 * s6 * s6) / r2
+
+
 def mie_prefactor(n: int, m: int) -> float:
     return (n / (n - m)) * (n / m) ** (m / (n - m))
 
@@ -54,6 +60,20 @@ def mie(r2: Tensor, sigma2: Tensor | float, epsilon: Tensor | float, n: int = 28
     else:
         sn, sm = s ** (n / 2), s ** (m / 2)
     return mie_prefactor(n, m) * epsilon * (sn - sm)
+
+
+def mie_dr2(r2: Tensor, sigma2: Tensor | float, epsilon: Tensor | float, n: int = 28, m: int = 14) -> Tensor:
+    """d/d(r^2) of :func:`mie`: C eps (m/2 s^(m/2) - n/2 s^(n/2)) / r^2, s = sigma^2 / r^2."""
+    s = sigma2 / r2
+    if n % 2 == 0 and m % 2 == 0:
+        sn, sm = s ** (n // 2), s ** (m // 2)
+    else:
+        sn, sm = s ** (n / 2), s ** (m / 2)
+    return mie_prefactor(n, m) * epsilon * (0.5 * m * sm - 0.5 * n * sn) / r2
+
+
+#: analytic derivatives d u / d(r^2) of the pair functions (forces without autograd)
+PAIR_DR2 = {lennard_jones: lennard_jones_dr2, mie: mie_dr2}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,6 +117,47 @@ def _as_matrix(v: float | Sequence[Sequence[float]] | None, n_species: int) -> T
     if t.shape != (n_species, n_species) or not torch.allclose(t, t.T):
         raise ValueError(f"pair parameter must be a symmetric {n_species}x{n_species} matrix, got {v!r}")
     return t
+
+
+def _pair_forces(d: Tensor, sig2: Tensor, eps: Tensor, rc2: Tensor | None, pair_fn, du_fn, kw: dict
+                 ) -> tuple[Tensor, Tensor, Tensor]:
+    """Pair energies summed over the last pair axis, pair forces on i from j, and the pair energies."""
+    r2 = (d * d).sum(-1)
+    u = pair_fn(r2, sig2, eps, **kw)
+    du = du_fn(r2, sig2, eps, **kw)
+    if rc2 is not None:
+        inside = r2 < rc2
+        u = torch.where(inside, u, torch.zeros_like(u))
+        du = torch.where(inside, du, torch.zeros_like(du))
+    return u.sum(-1), d * (-2.0 * du).unsqueeze(-1), u
+
+
+def _dense_pair_forces(r: Tensor, i: Tensor, j: Tensor, sig2: Tensor, eps: Tensor, rc2: Tensor | None, space,
+                       pair_fn, du_fn, kw: dict) -> tuple[Tensor, Tensor]:
+    """Energies (B,) and forces (B, N, 3) over the shared pairs (i, j) of every structure."""
+    d = space.displacement(r[:, i], r[:, j])  # (B, P, 3)
+    e, fij, _ = _pair_forces(d, sig2, eps, rc2, pair_fn, du_fn, kw)
+    return e, torch.zeros_like(r).index_add(1, i, fij).index_add(1, j, fij, alpha=-1.0)
+
+
+def compile_enabled() -> bool:
+    """``GMBENCH_COMPILE=1``: fuse hot kernels with torch.compile (first call per shape compiles, ~10 s
+    on a CPU; the eager path is the fallback and gives the same numbers to rounding)."""
+    import os
+
+    return os.environ.get("GMBENCH_COMPILE", "") not in ("", "0")
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(fn: Callable) -> Callable:
+    if fn not in _COMPILED:
+        try:
+            _COMPILED[fn] = torch.compile(fn, dynamic=False)
+        except Exception:  # no compiler back-end here: eager
+            _COMPILED[fn] = fn
+    return _COMPILED[fn]
 
 
 class PairEnergy(BatchedEnergy):
@@ -195,6 +256,38 @@ class PairEnergy(BatchedEnergy):
         r2 = (d * d).sum(-1)
         t = None if sp is None else sp[pl.i % N] * S + sp[pl.j % N]
         return "cell", self._pair_terms(r2, t, r), pl.i, pl.j, pl.batch
+
+    def energy_and_forces(self, r: Tensor) -> tuple[Tensor, Tensor] | None:
+        """Energies ``(...)`` and forces ``(..., N, 3)`` from the analytic pair derivative, in one pass
+        without autograd (the same pairs and cut-offs as the energy; agrees with autograd to rounding).
+        None when the pair function has no registered derivative (use autograd then)."""
+        du_fn = PAIR_DR2.get(self.pair_fn)
+        if du_fn is None:
+            return None
+        lead, N = r.shape[:-2], r.shape[-2]
+        r = r.detach().reshape(-1, N, 3)
+        B = r.shape[0]
+        sig2, eps, rc2, sp = self._params(r)
+        S = self.n_species
+        if not self.uses_cell_list(N):
+            i, j = dense_pairs(N, r.device)
+            k = 0 if sp is None else sp[i] * S + sp[j]
+            kernel = _compiled(_dense_pair_forces) if compile_enabled() else _dense_pair_forces
+            e, f = kernel(r, i, j, sig2[k], eps[k], None if rc2 is None else rc2[k], self.space, self.pair_fn,
+                          du_fn, self.pair_kwargs)
+            return e.reshape(lead), f.reshape(*lead, N, 3)
+        if self._verlet is None:
+            self._verlet = VerletList(self.space, float(self.r_cut.max()), self.skin, method="cell")
+        pl = self._verlet.pairs(r)
+        rf = r.reshape(B * N, 3)
+        d = self.space.displacement(rf[pl.i], rf[pl.j])  # (P, 3)
+        k = 0 if sp is None else sp[pl.i % N] * S + sp[pl.j % N]
+        _, fij, u = _pair_forces(d, sig2[k], eps[k], None if rc2 is None else rc2[k], self.pair_fn, du_fn,
+                                 self.pair_kwargs)
+        e = torch.zeros(B, dtype=r.dtype, device=r.device).index_add_(0, pl.batch, u)
+        f = torch.zeros(B * N, 3, dtype=r.dtype, device=r.device).index_add_(0, pl.i, fij).index_add_(
+            0, pl.j, fij, alpha=-1.0)
+        return e.reshape(lead), f.reshape(*lead, N, 3)
 
     def _energy(self, r: Tensor) -> Tensor:
         kind, e, _, _, batch = self._terms(r)
