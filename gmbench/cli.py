@@ -326,6 +326,37 @@ def show(
     out.print(t)
 
 
+@app.command()
+@_guard
+def perf(
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
+    quick: bool = typer.Option(False, "--quick", help="Tiny sizes (seconds; for tests and CI), not the issue's."),
+    figure: Optional[List[int]] = typer.Option(None, "--figure", help="Only these figures 1-5 (repeatable)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch intra-op threads (default: torch's)."),
+) -> None:
+    """Speed of gmbench's own kernels, each next to its reference in the same process: energy+gradient
+    throughput vs a bandwidth probe, Adam sweep vs torch.optim.Adam, batched FIRE vs ASE, neighbour-list
+    scaling, StriderNET vs the paper's Table 10, and the peak memory of each."""
+    from .env import resolve_device
+    from .perf import check_json_path, render, run_perf
+
+    dev = resolve_device(device)
+    check_json_path(json_path)
+    if figure and any(k not in (1, 2, 3, 4, 5) for k in figure):
+        raise GmbenchError(f"unknown --figure {figure} (use 1 to 5)")
+    if threads is not None and threads < 1:
+        raise GmbenchError(f"bad --threads {threads}: must be at least 1")
+    res = run_perf(dev, quick=quick, only=figure, threads=threads,
+                   progress=lambda s: console.print(f"[dim]perf[/] {s}", highlight=False))
+    out.print(render(res), markup=False, highlight=False, crop=False)
+    if json_path is not None:
+        try:
+            json_path.write_text(json.dumps(res, indent=1))
+        except OSError as exc:
+            raise GmbenchError(f"cannot write --json {json_path}: {exc.strerror or exc}") from exc
+
+
 from .stridernet_cli import app as _stridernet_app  # noqa: E402
 
 app.add_typer(_stridernet_app, name="stridernet")

@@ -1,0 +1,164 @@
+"""`gmbench perf` runs and reports well-formed figures (not that it is fast: speed is measured, never
+asserted), and the fast paths it measures give the same numbers as the plain ones."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from gmbench.cli import app
+from gmbench.problems import make_problem
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def keep_threads():
+    n = torch.get_num_threads()
+    yield
+    torch.set_num_threads(n)
+
+
+def test_perf_quick_json_is_well_formed(tmp_path, keep_threads):
+    path = tmp_path / "perf.json"
+    res = runner.invoke(app, ["perf", "--quick", "--device", "cpu", "--threads", "1", "--json", str(path)],
+                        catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "gmbench perf --quick" in res.stdout and "ratio" in res.stdout
+    data = json.loads(path.read_text())
+    assert data["quick"] is True
+    for key in ("torch", "numpy", "python", "device", "device_name", "cpu_count", "torch_threads",
+                "load_average_start", "load_average_end"):
+        assert key in data["machine"]
+    assert data["machine"]["torch_threads"] == 1
+    assert data["peak_memory_method"]
+    recs = data["records"]
+    assert {r["figure"] for r in recs} == {1, 2, 3, 4, 5}  # figure 6 (peak memory) is a field of each
+    for r in recs:
+        assert r["name"] and r["unit"]
+        if r["skipped"]:
+            assert r["notes"], r
+            continue
+        assert r["gmbench"] is not None and math.isfinite(r["gmbench"]) and r["gmbench"] > 0, r
+        if r["reference"] is not None:
+            assert math.isfinite(r["reference"]) and r["reference"] > 0, r
+            assert r["ratio"] is not None and math.isfinite(r["ratio"]) and r["ratio"] > 0, r
+        if r["target"]:
+            assert isinstance(r["met"], bool), r
+        assert r["peak_mem_mb"] is None or r["peak_mem_mb"] >= 0
+    names = [r["name"] for r in recs]
+    assert any(n.startswith("energy+grad rastrigin") for n in names)
+    assert any(n.startswith("adam-sweep") for n in names)
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["--device", "tpu"], "unknown device"),
+    (["--json", "/nonexistent-folder/x.json"], "cannot write --json"),
+    (["--figure", "9"], "unknown --figure"),
+])
+def test_perf_bad_input_is_one_line_error(args, msg):
+    res = runner.invoke(app, ["perf", "--quick", *args])
+    assert res.exit_code == 2
+    assert "error:" in res.output and msg in res.output
+
+
+@pytest.mark.parametrize("name", ["sphere", "rastrigin", "rosenbrock", "ackley"])
+def test_analytic_gradients_match_autograd(name):
+    prob = make_problem(name, dim=7)
+    eg = prob.energy_and_grad_fn()
+    assert eg is not None
+    g = torch.Generator().manual_seed(1)
+    lo, hi = float(prob.lower[0]), float(prob.upper[0])
+    x = lo + (hi - lo) * torch.rand(50, 7, generator=g, dtype=torch.float64)
+    x = torch.cat([x, prob.x_star()[None]])  # includes the (guarded) minimizer
+    xr = x.clone().requires_grad_(True)
+    e_ref = prob.energy_fn()(xr)
+    (g_ref,) = torch.autograd.grad(e_ref.sum(), xr)
+    e, gr = eg(x)
+    assert torch.equal(e, e_ref.detach())  # energies are the plain function's, bit for bit
+    assert torch.allclose(gr, g_ref, rtol=1e-10, atol=1e-10)
+    # the cache-blocked path (many small blocks) gives the same numbers as one block
+    from gmbench.problems.functions import BlockedEnergyGrad
+
+    e2, g2 = BlockedEnergyGrad(prob.spec.f, prob.spec.grad, block_elems=7 * 4)(x.reshape(3, 17, 7))
+    assert torch.equal(e2.reshape(-1), e) and torch.equal(g2.reshape(-1, 7), gr)
+
+
+def test_adam_sweep_fast_path_gives_the_plain_numbers(monkeypatch):
+    """The analytic-gradient, cache-blocked sweep against the autograd one (GMBENCH_PLAIN=1), and
+    against the straightforward torch.optim.Adam reference that `gmbench perf` times."""
+    from gmbench.blackbox import BlackBox, Budget, Clock
+    from gmbench.methods.adam_sweep import AdamSweep
+    from gmbench.perf import naive_adam_sweep
+
+    prob = make_problem("rastrigin", dim=9)
+    lrs = [0.01, 0.05, 0.2]
+
+    def sweep(block_elems: int) -> dict[float, float]:
+        gen = torch.Generator().manual_seed(0)
+        bb = BlackBox(prob.energy_fn(), 9, prob.lower, prob.upper, torch.device("cpu"), torch.float64, gen,
+                      Budget(None, None), Clock(torch.device("cpu")), prob.start_sampler(),
+                      energy_and_grad=prob.energy_and_grad_fn())
+        got: dict[float, float] = {}
+        AdamSweep(n_points=6, n_steps=30, lrs=lrs, block_elems=block_elems).run(
+            bb, lambda x, lr, energy_seen: got.__setitem__(lr, min(got.get(lr, math.inf), energy_seen)))
+        return got
+
+    fast = sweep(2**16)
+    blocked = sweep(9 * 2)  # blocks of two learning rates of one point
+    monkeypatch.setenv("GMBENCH_PLAIN", "1")
+    assert make_problem("rastrigin", dim=9).energy_and_grad_fn() is None
+    plain = sweep(2**16)
+    assert blocked == fast
+    assert [fast[lr] for lr in lrs] == pytest.approx([plain[lr] for lr in lrs], rel=1e-9)
+    starts = BlackBox(prob.energy_fn(), 9, prob.lower, prob.upper, torch.device("cpu"), torch.float64,
+                      torch.Generator().manual_seed(0), Budget(None, None), Clock(torch.device("cpu")),
+                      prob.start_sampler()).starts(6)
+    ref = naive_adam_sweep(prob.energy_fn(), starts, lrs, 30)
+    assert [fast[lr] for lr in lrs] == pytest.approx(ref.tolist(), rel=1e-9)
+
+
+def test_pair_energy_analytic_forces_match_autograd():
+    from gmbench.perf import ka100_frames, lattice_config
+    from gmbench.problems.atoms.potentials import (
+        binary_species,
+        csh_energy,
+        energy_and_forces,
+        kob_andersen_energy,
+    )
+
+    frames, species, _ = ka100_frames(3)
+    r_csh = torch.rand(2, 152, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 300.0
+    cases = [
+        (kob_andersen_energy(100, species), frames),  # dense minimum image
+        (kob_andersen_energy(1000, binary_species(1000), neighbor="cell"), lattice_config(1000)[None]),  # cell list
+        (kob_andersen_energy(1000, binary_species(1000), neighbor="cell", skin=0.3), lattice_config(1000)[None]),
+        (csh_energy(), r_csh),  # Mie 28-14
+    ]
+    for energy, r in cases:
+        e0, f0 = energy_and_forces(energy, r)
+        e1, f1 = energy.energy_and_forces(r)
+        assert torch.allclose(e1, e0, rtol=1e-12, atol=1e-9)
+        assert torch.allclose(f1, f0, rtol=1e-9, atol=1e-9 * float(f0.abs().max()))
+
+
+def test_numpy_ka_calculator_matches_gmbench():
+    pytest.importorskip("ase")
+    from ase import Atoms
+
+    from gmbench.perf import KANumpyCalculator, ka100_frames
+    from gmbench.problems.atoms.potentials import energy_and_forces, kob_andersen_energy
+
+    frames, species, _ = ka100_frames(1)
+    energy = kob_andersen_energy(100, species)
+    r = energy.space.wrap(frames[0])
+    e, f = energy_and_forces(energy, r)
+    box = energy.space.box
+    atoms = Atoms(numbers=[18] * 100, positions=r.numpy(), cell=[box] * 3, pbc=True)
+    atoms.calc = KANumpyCalculator(species.numpy(), box)
+    assert atoms.get_potential_energy() == pytest.approx(float(e), rel=1e-12)
+    assert torch.allclose(torch.from_numpy(atoms.get_forces()), f, atol=1e-9)
