@@ -192,6 +192,27 @@ class AtomsProblem(Problem):
         return Structure(self.n_atoms, None if self.species is None else self.species.clone(), self.box,
                          str(self._config.get("system", self.name)), str(self._config.get("units", "reduced LJ")))
 
+    def energy_and_grad_fn(self) -> Callable[[Tensor], tuple[Tensor, Tensor]] | None:
+        """The potential's analytic energy and gradient on flat coordinates (pair potentials with a
+        registered pair derivative), or None (the BlackBox then uses autograd)."""
+        fn = getattr(self._energy, "energy_and_forces", None)
+        if fn is None:
+            return None
+        n, energy = self.n_atoms, self._energy
+
+        def energy_and_grad(x: Tensor) -> tuple[Tensor, Tensor]:
+            r = x.reshape(*x.shape[:-1], n, 3)
+            out = fn(r)
+            if out is None:  # no analytic derivative for this pair function: autograd
+                with torch.enable_grad():
+                    rr = r.detach().requires_grad_(True)
+                    e = energy(rr)
+                    (g,) = torch.autograd.grad(e.sum(), rr)
+                return e.detach(), g.reshape(x.shape)
+            return out[0], -out[1].reshape(x.shape)
+
+        return energy_and_grad
+
     def atom_energy_fn(self) -> Callable[[Tensor], Tensor] | None:
         if not hasattr(self._energy, "atom_energies"):
             return None
