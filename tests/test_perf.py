@@ -162,3 +162,22 @@ def test_numpy_ka_calculator_matches_gmbench():
     atoms.calc = KANumpyCalculator(species.numpy(), box)
     assert atoms.get_potential_energy() == pytest.approx(float(e), rel=1e-12)
     assert torch.allclose(torch.from_numpy(atoms.get_forces()), f, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_compiled_kernels_give_the_eager_numbers(monkeypatch):
+    """GMBENCH_COMPILE=1 (torch.compile; tens of seconds to compile on a CPU, hence slow)."""
+    from gmbench.perf import ka100_frames
+    from gmbench.problems.atoms.potentials import kob_andersen_energy
+
+    prob = make_problem("rastrigin", dim=64)
+    x = torch.rand(300, 64, generator=torch.Generator().manual_seed(0)) * 10 - 5
+    e0, g0 = prob.energy_and_grad_fn()(x)
+    frames, species, _ = ka100_frames(4)
+    energy = kob_andersen_energy(100, species)
+    ea, fa = energy.energy_and_forces(frames)
+    monkeypatch.setenv("GMBENCH_COMPILE", "1")
+    e1, g1 = prob.energy_and_grad_fn()(x)
+    assert torch.allclose(e1, e0, rtol=1e-5) and torch.allclose(g1, g0, rtol=1e-5, atol=1e-4)
+    eb, fb = energy.energy_and_forces(frames)
+    assert torch.allclose(eb, ea, rtol=1e-12) and torch.allclose(fb, fa, rtol=1e-10, atol=1e-10)

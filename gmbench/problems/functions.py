@@ -79,10 +79,12 @@ class FunctionProblem(Problem):
         return self.spec.f
 
     def energy_and_grad_fn(self) -> Callable[[Tensor], tuple[Tensor, Tensor]] | None:
-        """The analytic-gradient fast path when the spec has one (``GMBENCH_PLAIN=1`` turns it off)."""
+        """The analytic-gradient fast path when the spec has one (``GMBENCH_PLAIN=1`` turns it off;
+        ``GMBENCH_COMPILE=1`` fuses it with torch.compile, compiled on the first call of each shape)."""
         if self.spec.grad is None or os.environ.get("GMBENCH_PLAIN", "") not in ("", "0"):
             return None
-        return BlockedEnergyGrad(self.spec.f, self.spec.grad)
+        return BlockedEnergyGrad(self.spec.f, self.spec.grad,
+                                 compile=os.environ.get("GMBENCH_COMPILE", "") not in ("", "0"))
 
     def x_star(self) -> Tensor:
         xs = self.spec.x_star
@@ -122,10 +124,17 @@ class BlockedEnergyGrad:
     block and its temporaries stay in cache between the energy and the gradient passes (a big batch
     otherwise streams every intermediate through main memory). Energies are exactly ``f``'s."""
 
-    __slots__ = ("block_elems", "f", "grad")
+    __slots__ = ("block_elems", "f", "grad", "kernel")
 
-    def __init__(self, f: EnergyFn, grad: Callable[[Tensor], Tensor], block_elems: int = 2**16):
+    def __init__(self, f: EnergyFn, grad: Callable[[Tensor], Tensor], block_elems: int = 2**16,
+                 compile: bool = False):
         self.f, self.grad, self.block_elems = f, grad, int(block_elems)
+        self.kernel = _compiled_eg(f, grad) if compile else None
+
+    def _eg(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if self.kernel is not None:
+            return self.kernel(x)
+        return self.f(x), self.grad(x)
 
     def __call__(self, x: Tensor) -> tuple[Tensor, Tensor]:
         d = x.shape[-1]
@@ -133,11 +142,26 @@ class BlockedEnergyGrad:
         n = flat.shape[0]
         rows = max(1, self.block_elems // d)
         if n <= rows:
-            return self.f(x), self.grad(x)
+            return self._eg(x)
         e = torch.empty(n, dtype=x.dtype, device=x.device)
         g = torch.empty_like(flat)
         for r0 in range(0, n, rows):  # blocks of points, not points
-            xb = flat[r0:r0 + rows]
-            e[r0:r0 + rows] = self.f(xb)
-            g[r0:r0 + rows] = self.grad(xb)
+            e[r0:r0 + rows], g[r0:r0 + rows] = self._eg(flat[r0:r0 + rows])
         return e.reshape(x.shape[:-1]), g.reshape(x.shape)
+
+
+_COMPILED_EG: dict = {}
+
+
+def _compiled_eg(f: EnergyFn, grad: Callable[[Tensor], Tensor]) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+    """Energy and gradient fused into one torch.compile kernel (one per function; eager if it fails)."""
+    key = (f, grad)
+    if key not in _COMPILED_EG:
+        def eg(x: Tensor) -> tuple[Tensor, Tensor]:
+            return f(x), grad(x)
+
+        try:
+            _COMPILED_EG[key] = torch.compile(eg, dynamic=False)
+        except Exception:  # no compiler back-end: the eager pair
+            _COMPILED_EG[key] = eg
+    return _COMPILED_EG[key]
