@@ -97,10 +97,10 @@ def _fmt_num(v: float) -> str:
     return f"{v:.4g}"
 
 
-def _fmt_cell(st: dict[str, float] | None, integer: bool = False) -> str:
+def _fmt_cell(st: dict[str, float] | None, integer: bool = False, num=None) -> str:
     if st is None:
         return "—"
-    f = (lambda x: f"{int(round(x)):,}") if integer else _fmt_num
+    f = (lambda x: f"{int(round(x)):,}") if integer else (num or _fmt_num)
     if st["n"] == 1 or st["min"] == st["max"]:
         return f(st["median"])
     return f"{f(st['median'])} [{f(st['min'])}, {f(st['max'])}]"
@@ -236,7 +236,7 @@ def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], 
                     cells.append("unavailable")
                 else:
                     st = r[col] if r[col] is not None else (r["final_energy"] if col == "starts_min_energy" else None)
-                    cells.append(_fmt_cell(st))
+                    cells.append(_fmt_cell(st, num=lambda v: f"{v:.2f}"))  # energies in full, as the paper
             rows.append([f"{problem} ({units})" if label == "Min" else "", label, *cells])
         n = {r["method"]: r["n_starts"] for r in rs}
         rows.append(["", "structures x seeds", *[

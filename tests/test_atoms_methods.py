@@ -194,3 +194,45 @@ def test_structure_and_atom_energies_are_answer_free_and_sum_to_the_energy():
     x = problem.start_sampler()(3, torch.Generator().manual_seed(0))
     assert fn(x).sum(-1) == pytest.approx(problem.energy_fn()(x), abs=1e-10)
     assert not math.isnan(float(fn(x).sum()))
+
+
+def test_atomistic_report_layouts(tmp_path):
+    """A cluster with a reference gets the gap/RMSD/success table; a periodic system gets Min and Mean
+    over its starting structures, and no distance column."""
+    from typer.testing import CliRunner
+
+    from gmbench.cli import app
+
+    frames = _lattice_frames(tmp_path / "f.npy", n_frames=3)
+    suite = tmp_path / "atoms.yaml"
+    suite.write_text(f"""
+name: atoms-tiny
+device: cpu
+dtype: float64
+seeds: 1
+budget: {{time_s: 60}}
+problems:
+  - {{name: lj13}}
+  - {{name: ka-lj, params: {{n: 27, starts: {frames}}}}}
+methods:
+  - {{name: basin-hopping, params: {{n_walkers: 8, max_hops: 30}}}}
+  - {{name: gd, params: {{n_points: 3, lr: 0.002, max_steps: 100, max_rounds: 1}}}}
+""")
+    store = tmp_path / "s.sqlite"
+    runner = CliRunner()
+    res = runner.invoke(app, ["run", "--suite", str(suite), "--store", str(store)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["report", "--store", str(store)], catch_exceptions=False)
+    assert res.exit_code == 0
+    text = res.output
+    assert "Gap E - E_ref" in text and "RMSD to reference" in text and "E_ref = -44.326801" in text
+    assert "StriderNET Table 1" in text and "distance not available" in text
+    table1 = text[text.index("StriderNET Table 1"):]
+    assert "Min" in table1 and "Mean" in table1 and "3 x 1/1" in table1  # gd: 3 structures x 1 seed
+    res = runner.invoke(app, ["report", "--store", str(store), "--format", "json"], catch_exceptions=False)
+    recs = {(r["problem"].split(" ")[0], r["method"]): r for r in __import__("json").loads(res.output)}
+    gd = recs[("ka-lj", "gd")]
+    assert gd["n_starts"]["median"] == 3
+    assert gd["starts_min_energy"]["median"] <= gd["starts_mean_energy"]["median"]
+    bh = recs[("lj13", "basin-hopping")]
+    assert bh["successes"] == [1, 1] and bh["final_gap"]["median"] < 1e-4

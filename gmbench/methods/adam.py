@@ -43,7 +43,7 @@ class Adam(Method):
     gtol: float = 1e-6
     clamp: bool = True
     report_every: int = 50
-    report_starts: bool = False
+    report_starts: bool | None = None  # None: per-structure reports on periodic systems (Table 1 Mean)
     max_rounds: int | None = None
 
     def run(self, bb: BlackBox, report: Report) -> None:

@@ -67,13 +67,15 @@ class LocalRounds:
     optimiser for at most ``max_steps`` steps (stopping early when every row's gradient norm is
     below ``gtol``), report, and start a new round until the budget is spent or ``max_rounds``
     rounds are done. With ``report_starts`` every start's best point is reported (tagged with its
-    start index); otherwise only the overall best point is."""
+    start index); otherwise only the overall best point is. ``None`` means: per start on periodic
+    systems (their report is Min and Mean energy over starting structures), overall elsewhere."""
 
     def __init__(self, bb, report: Report, *, n_points: int, max_steps: int, gtol: float, report_every: int,
-                 report_starts: bool, max_rounds: int | None):
+                 report_starts: bool | None, max_rounds: int | None):
         self.bb, self.report = bb, report
         self.n_points, self.max_steps, self.gtol = n_points, max_steps, gtol
-        self.report_every, self.report_starts, self.max_rounds = report_every, report_starts, max_rounds
+        self.report_every, self.max_rounds = report_every, max_rounds
+        self.report_starts = bb.periodic if report_starts is None else report_starts
 
     def run(self, init, step) -> None:
         """``init(x0) -> state``; ``step(state, step_index, e, g) -> state``; ``state.x`` is the iterate.

@@ -114,7 +114,7 @@ class Fire(Method):
     gtol: float = 1e-6
     clamp: bool = True
     report_every: int = 50
-    report_starts: bool = False
+    report_starts: bool | None = None  # None: per-structure reports on periodic systems (Table 1 Mean)
     max_rounds: int | None = None
 
     def __post_init__(self) -> None:
