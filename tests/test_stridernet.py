@@ -229,10 +229,21 @@ def test_method_reports_per_target_and_stops_on_budget(tmp_path):
         m.run(bb, lambda x, **s: reports.append((x, s)))
     starts = {int(s["start"]) for _, s in reports}
     assert starts == {0, 1, 2}
-    assert all(s["train_wall_s"] == 12.5 and s["train_evals"] == 99.0 for _, s in reports)
+    assert all(s["train_wall_s"] == 12.5 and s["train_evals"] == 99.0 for _, s in reports if s["adapt_epoch"] > 0)
     assert max(s["adapt_epoch"] for _, s in reports) >= 1
     with pytest.raises(GmbenchError):
         make_method("stridernet", {"estimator": "nope"})
+
+
+def test_method_trains_inside_the_budget_without_a_model():
+    bb = tiny_bb(evals=100_000)
+    m = make_method("stridernet", {"n_targets": 2, "seeds": 1, "adapt_epochs": 2, "T": 3, "n_train": 4,
+                                   "train_epochs": 2})
+    reports = []
+    m.run(bb, lambda x, **s: reports.append(s))
+    assert {int(s["start"]) for s in reports} == {0, 1}
+    trained = [s for s in reports if "train_evals" in s]
+    assert trained and all(s["train_epochs"] == 2 and s["train_evals"] > 0 for s in trained)
 
 
 def test_method_rejects_non_atomistic_problem():
