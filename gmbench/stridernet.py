@@ -26,7 +26,8 @@ paper's baseline b(S)); D_t = Σ_k γ^k R_{t+k}, γ = 0.9.
 minibatches of 4 structures with 2 accumulated (one step on 8 structures, the loss averaged per
 structure), T = 15, Adam (lr 5e-3) after an element-wise gradient clip at 0.1 (optax ``clip``, as the
 code; the paper's "clip 0.1"), validation every 20 epochs with ⟨E_20 − E_0⟩ (T = 20, no update). The
-saved model is the one with the best validation metric (the code keeps every checkpoint).
+saved model is the one with the best validation metric (the code keeps every checkpoint). A
+non-finite gradient entry (a trajectory that pushed atoms into overlap) is set to 0 before the clip.
 
 **Adaptation** (§3.8, paper only). For each target structure and each of ``seeds`` seeds, a private
 copy of the trained policy is optimised together with the structure: each epoch runs one T-step
