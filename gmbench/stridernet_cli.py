@@ -139,7 +139,7 @@ def _table(rows: dict[str, list[float]], per_atom: int | None = None) -> str:
 
 
 def _adapt_targets(model: Path, prob, targets: int, epochs: int, seeds: int, estimator: str, seed: int,
-                   device: str, with_baselines: bool, baseline_steps: int) -> dict:
+                   device: str, with_baselines: bool, baseline_steps: int | None) -> dict:
     import torch
 
     from . import stridernet as sn
@@ -177,7 +177,7 @@ def adapt(
     epochs: int = typer.Option(1000, help="Adaptation epochs per target (the paper's 1000)."),
     seeds: int = typer.Option(10, help="Seeds per target; the best is kept (the paper's 10)."),
     estimator: str = typer.Option("pathwise"),
-    baselines: bool = typer.Option(True, help="Also run GD, FIRE and Adam (1000 steps) on the same targets."),
+    baselines: bool = typer.Option(True, help="Also run GD, FIRE and Adam (the paper's per-system settings) on the same targets."),
     seed: int = typer.Option(0),
     device: str = typer.Option("cpu"),
     threads: Optional[int] = THREADS_OPT,
@@ -193,7 +193,7 @@ def adapt(
         raise GmbenchError("--epochs, --seeds and --targets must be >= 1")
     params = _frames_param(param, LJ_TEST_FRAMES[:targets]) if problem in ("ka-lj",) else param
     prob = _problem(problem, params)
-    out = _adapt_targets(model, prob, targets, epochs, seeds, estimator, seed, device, baselines, 1000)
+    out = _adapt_targets(model, prob, targets, epochs, seeds, estimator, seed, device, baselines, None)
     rows = dict(out.get("baselines", {}))
     rows["StriderNET"] = out["stridernet"]
     typer.echo(_table(rows))
@@ -234,7 +234,7 @@ def transfer(
     results = {}
     for n in ns:
         prob = _problem("ka-lj", [f"n={n}", "starts=md", f"md_seed={md_seed}", f"pool={max(targets, 10)}"])
-        out = _adapt_targets(model, prob, targets, epochs, seeds, estimator, seed, device, baselines, 1000)
+        out = _adapt_targets(model, prob, targets, epochs, seeds, estimator, seed, device, baselines, None)
         results[n] = out
         rows = dict(out.get("baselines", {}))
         rows["StriderNET"] = out["stridernet"]

@@ -284,3 +284,14 @@ def test_bench_functions_return_seconds():
     t = sn.bench_forward(n_steps=2, n_atoms=27)
     a = sn.bench_adapt(n_epochs=1, T=2, n_atoms=27)
     assert 0 < t < 60 and 0 < a < 60 and math.isfinite(t + a)
+
+
+def test_baselines_use_the_systems_paper_settings():
+    bb = tiny_bb()
+    x = bb.starts(2)
+    e0 = bb.energy(x)
+    out = sn.baselines(bb, x, steps=20)
+    assert set(out) == {"GD", "FIRE", "Adam"}
+    for e in out.values():
+        assert e.shape == (2,) and (e <= e0 + 1e-9).all()
+    assert sn.BASELINE_PARAMS["ka-lj"] == (5e-4, 0.05, 0.01, 1000)
