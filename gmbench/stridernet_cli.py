@@ -106,7 +106,8 @@ def train(
     prob = _problem(problem, params)
     bb = sn.open_blackbox(prob, seed, device)
     sn.system_of(bb)
-    n_frames = int(prob.config().get("starts", {}).get("n_frames", 0)) or 100
+    starts_cfg = prob.config().get("starts", {})
+    n_frames = int(starts_cfg.get("n_frames") or starts_cfg.get("pool") or 100)  # each structure once
     structures = bb.starts(n_frames)
     cfg = sn.TrainConfig(epochs=epochs, estimator=estimator, val_every=val_every, seed=seed)
     fh = open(log, "w") if log else None
