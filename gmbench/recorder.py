@@ -116,7 +116,19 @@ class Recorder:
             "nearest_exact": self.nearest_exact,
             **self._hit(),
             **self._per_start(),
+            **self._training(),
         }
+
+    def _training(self) -> dict[str, Any]:
+        """Training cost a method declares with its candidates (``train_wall_s``, ``train_evals``:
+        e.g. StriderNET's policy, trained before the cell or inside it), reported beside the cell's
+        own time and evaluations."""
+        out: dict[str, Any] = {}
+        for key in ("train_wall_s", "train_evals"):
+            vals = [r.scalars[key] for r in self.rows if key in r.scalars and math.isfinite(r.scalars[key])]
+            if vals:
+                out[key] = max(vals)
+        return out
 
     def _hit(self) -> dict[str, Any]:
         """Success (problems that define it: atoms with a reference energy, gap < 1e-4 eps) and the

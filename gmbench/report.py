@@ -28,7 +28,8 @@ METRICS = [
 
 
 # metrics read from each cell's summary (atomistic layouts)
-EXTRA_STATS = ("final_gap", "starts_min_energy", "starts_mean_energy", "n_starts", "hit_t", "hit_evals")
+EXTRA_STATS = ("final_gap", "starts_min_energy", "starts_mean_energy", "n_starts", "hit_t", "hit_evals",
+               "train_wall_s", "train_evals")
 
 
 def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -215,6 +216,13 @@ def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str
     return _titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt)
 
 
+def _cost(r: dict[str, Any] | None, t_col: str, n_col: str) -> str:
+    if r is None or r[t_col] is None:
+        return "—"
+    n = f" / {int(round(r[n_col]['median'])):,}" if r[n_col] is not None else ""
+    return f"{r[t_col]['median']:.1f}{n}"
+
+
 def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], fmt: str, tablefmt: str) -> str:
     """Rows: system x (Min, Mean); columns: methods (StriderNET's Table 1)."""
     methods: list[str] = []
@@ -242,6 +250,10 @@ def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], 
         rows.append(["", "structures x seeds", *[
             "" if n.get(m) is None else f"{int(n[m]['median'])} x {by[m]['seeds_done']}/{by[m]['seeds_total']}"
             for m in methods]])
+        # cost: training declared by the method (e.g. a StriderNET policy) apart from the cell's own run
+        if any(by[m]["train_wall_s"] is not None for m in methods if m in by):
+            rows.append(["", "training s / evals", *[_cost(by.get(m), "train_wall_s", "train_evals") for m in methods]])
+        rows.append(["", "run s / evals", *[_cost(by.get(m), "wall_s", "n_energy") for m in methods]])
     body = tabulate(rows, headers=["System", "Metric", *methods], tablefmt=tablefmt, disable_numparse=True)
     title = (f"Energy after optimisation (StriderNET Table 1 layout; Min / Mean over starting structures; "
              f"distance not available: no known global minimum) — suite {suite}")

@@ -236,3 +236,27 @@ methods:
     assert gd["starts_min_energy"]["median"] <= gd["starts_mean_energy"]["median"]
     bh = recs[("lj13", "basin-hopping")]
     assert bh["successes"] == [1, 1] and bh["final_gap"]["median"] < 1e-4
+
+
+def test_table1_shows_training_cost_apart_from_the_run(tmp_path):
+    """A method that declares a training cost (train_wall_s / train_evals scalars, as StriderNET does)
+    gets a training row next to the cell's own run time and evaluations."""
+    from gmbench.recorder import Candidate
+    from gmbench.report import render
+
+    problem = make_problem("ka-lj", n=27, starts=str(_lattice_frames(tmp_path / "f.npy", n_frames=2)))
+    x = problem.start_sampler()(2, torch.Generator().manual_seed(0))
+    rec = Recorder(problem)
+    rec.assess([Candidate(0.1, 1, 0, x[k], {"start": k, "train_wall_s": 12.5, "train_evals": 900}) for k in range(2)])
+    s = rec.summary()
+    assert (s["train_wall_s"], s["train_evals"], s["n_starts"]) == (12.5, 900, 2)
+    st = lambda v: {"median": v, "min": v, "max": v, "n": 1}  # noqa: E731
+    r = {"suite": "t", "problem": "ka-lj", "method": "m", "seeds_done": 1, "seeds_total": 1, "failed": 0,
+         "unavailable": None, "errors": [], "nearest_exact": True, "overrun_max_s": 0.0, "config": problem.config(),
+         "successes": None, "wall_s": st(3.0), "n_energy": st(40), "final_energy": st(s["final_energy"]),
+         **{c: None for c in ("min_dist", "final_dist", "avg_err_per_dim", "final_dist_nearest", "final_gap",
+                              "hit_t", "hit_evals")},
+         "starts_min_energy": st(s["starts_min_energy"]), "starts_mean_energy": st(s["starts_mean_energy"]),
+         "n_starts": st(2), "train_wall_s": st(12.5), "train_evals": st(900)}
+    text = render([r], "table")
+    assert "training s / evals" in text and "12.5 / 900" in text and "3.0 / 40" in text
