@@ -383,14 +383,22 @@ def open_blackbox(problem, seed: int = 0, device: str | torch.device = "cpu", bu
 
 
 # paper Table 6 / reference §4: (GD lr, Adam lr, FIRE dt_start, steps) per system
-BASELINE_PARAMS = {"ka-lj": (5e-4, 0.05, 0.01, 1000), "sw-silicon": (1e-3, 0.1, 0.5, 1000),
-                   "csh": (5e-4, 1.0, 5e-3, 2000)}
+def _baseline_params(system: str) -> tuple[float, float, float, int]:
+    """(GD lr, Adam lr, FIRE dt_start, steps) of the ``stridernet`` presets of the registered methods."""
+    from .methods import make_method
+
+    gd, adam, fire = (make_method(m, {"preset": "stridernet"}, system=system) for m in ("gd", "adam", "fire"))
+    return gd.lr, adam.lr, fire.dt_start, gd.max_steps
+
+
+BASELINE_PARAMS = {s: _baseline_params(s) for s in ("ka-lj", "sw-silicon", "csh")}
 
 
 def baselines(bb: BlackBox, x0: Tensor, steps: int | None = None, gd_lr: float | None = None,
               adam_lr: float | None = None, fire_dt: float | None = None) -> dict[str, Tensor]:
     """Lowest energy along ``steps`` of GD, FIRE (dt_max = 4 dt_start) and Adam from each row of ``x0``;
-    unset values are the paper's for the system (:data:`BASELINE_PARAMS`)."""
+    unset values are the paper's for the system (:data:`BASELINE_PARAMS`, read from the `stridernet`
+    presets of the `gd`, `adam` and `fire` methods, so the two cannot drift apart)."""
     d = BASELINE_PARAMS[system_of(bb)]
     gd_lr = d[0] if gd_lr is None else gd_lr
     adam_lr = d[1] if adam_lr is None else adam_lr
