@@ -23,6 +23,7 @@ Systems (parameters from ``atoms.md`` and ``stridernet.md``):
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Callable, Sequence
 
 import torch
@@ -81,31 +82,31 @@ PAIR_DR2 = {lennard_jones: lennard_jones_dr2, mie: mie_dr2}
 # ---------------------------------------------------------------------------------------------
 
 
-class BatchedEnergy:
+class BatchedEnergy(ABC):
     """Shape handling shared by all energies: ``(..., N, 3) -> (...)``."""
 
     n_atoms: int | None = None
 
-    def __call__(self, r: Tensor) -> Tensor:
+    def _flat(self, r: Tensor) -> tuple[Tensor, torch.Size]:
+        """Check ``r`` is (..., N, 3) with this energy's N; return it as (B, N, 3) and the lead shape."""
         if r.dim() < 2 or r.shape[-1] != 3:
             raise ValueError(f"positions must have shape (..., N, 3), got {tuple(r.shape)}")
         if self.n_atoms is not None and r.shape[-2] != self.n_atoms:
             raise ValueError(f"expected {self.n_atoms} atoms, got {r.shape[-2]}")
-        lead = r.shape[:-2]
-        e = self._energy(r.reshape(-1, r.shape[-2], 3))
-        return e.reshape(lead)
+        return r.reshape(-1, r.shape[-2], 3), r.shape[:-2]
 
-    def _energy(self, r: Tensor) -> Tensor:  # (B, N, 3) -> (B,)
-        raise NotImplementedError
+    def __call__(self, r: Tensor) -> Tensor:
+        flat, lead = self._flat(r)
+        return self._energy(flat).reshape(lead)
+
+    @abstractmethod
+    def _energy(self, r: Tensor) -> Tensor:
+        """(B, N, 3) -> (B,)"""
 
     def _shaped_atom_energies(self, r: Tensor) -> Tensor:
         """Shape handling for ``atom_energies``: ``(..., N, 3) -> (..., N)`` via ``_atom_energies``."""
-        if r.dim() < 2 or r.shape[-1] != 3:
-            raise ValueError(f"positions must have shape (..., N, 3), got {tuple(r.shape)}")
-        if self.n_atoms is not None and r.shape[-2] != self.n_atoms:
-            raise ValueError(f"expected {self.n_atoms} atoms, got {r.shape[-2]}")
-        lead, n = r.shape[:-2], r.shape[-2]
-        return self._atom_energies(r.reshape(-1, n, 3)).reshape(*lead, n)
+        flat, lead = self._flat(r)
+        return self._atom_energies(flat).reshape(*lead, flat.shape[1])
 
 
 def _as_matrix(v: float | Sequence[Sequence[float]] | None, n_species: int) -> Tensor | None:
