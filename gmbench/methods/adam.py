@@ -9,14 +9,13 @@ from typing import ClassVar
 import torch
 
 from ..blackbox import BlackBox
-from .base import Method, Report, register_method
-from .common import LocalRounds
-from .gd import STRIDERNET_BY_SYSTEM, STRIDERNET_LOCAL
+from .base import Report, register_method
+from .common import STRIDERNET_LOCAL, LocalMethod
 
 
 @register_method("adam")
 @dataclass
-class Adam(Method):
+class Adam(LocalMethod):
     """Bias-corrected Adam (Kingma & Ba; β₁ 0.9, β₂ 0.999, ε 1e-8 as optax/torch) on the raw
     coordinates of ``n_points`` starts at once, rounds of ``max_steps`` steps with restarts (see
     ``gd``). For the seed paper's learning-rate grid use ``adam-sweep``. ``preset: stridernet-lj |
@@ -31,20 +30,10 @@ class Adam(Method):
         "stridernet-csh": {**STRIDERNET_LOCAL, "lr": 1.0, "max_steps": 2000},
     }
 
-    PRESET_BY_SYSTEM: ClassVar[dict[str, dict[str, str]]] = {"stridernet": STRIDERNET_BY_SYSTEM}
-
-    preset: str | None = None
-    n_points: int = 100
     lr: float = 0.01
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
-    max_steps: int = 1000
-    gtol: float = 1e-6
-    clamp: bool = True
-    report_every: int = 50
-    report_starts: bool | None = None  # None: per-structure reports on periodic systems (Table 1 Mean)
-    max_rounds: int | None = None
 
     def run(self, bb: BlackBox, report: Report) -> None:
         b1, b2 = self.beta1, self.beta2
@@ -61,6 +50,4 @@ class Adam(Method):
         def init(x0):
             return SimpleNamespace(x=x0, m=torch.zeros_like(x0), v=torch.zeros_like(x0))
 
-        LocalRounds(bb, report, n_points=self.n_points, max_steps=self.max_steps, gtol=self.gtol,
-                    report_every=self.report_every, report_starts=self.report_starts,
-                    max_rounds=self.max_rounds).run(init, step)
+        self.rounds(bb, report).run(init, step)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
-from .base import Report
+from .base import Method, Report
 
 
 class BestPoint:
@@ -97,3 +99,33 @@ class LocalRounds:
                 state = step(state, k, e, g)
             tracker.flush()  # (a budget stop mid-round keeps the reports made every report_every steps)
             r += 1
+
+
+# StriderNET's GD / Adam / FIRE baselines (stridernet.md §4): the preset "stridernet" stands for one
+# concrete preset per system; all run 10 structures for one round with every structure's best reported
+# (Table 1 reads the min and mean over structures). Step parameters live in each method's PRESETS.
+STRIDERNET_BY_SYSTEM = {"ka-lj": "stridernet-lj", "sw-silicon": "stridernet-sw", "csh": "stridernet-csh"}
+STRIDERNET_LOCAL = {"n_points": 10, "max_rounds": 1, "report_starts": True, "gtol": 0.0, "report_every": 50}
+
+
+@dataclass
+class LocalMethod(Method):
+    """Fields and round loop shared by the batched local optimisers (``gd``, ``adam``, ``fire``);
+    see :class:`LocalRounds` for their meaning. Subclasses add their step parameters and
+    ``PRESETS``; ``preset`` names one of them (resolved by ``make_method``)."""
+
+    PRESET_BY_SYSTEM: ClassVar[dict[str, dict[str, str]]] = {"stridernet": STRIDERNET_BY_SYSTEM}
+
+    preset: str | None = None
+    n_points: int = 100
+    max_steps: int = 1000
+    gtol: float = 1e-6
+    clamp: bool = True
+    report_every: int = 50
+    report_starts: bool | None = None  # None: per-structure reports on periodic systems (Table 1 Mean)
+    max_rounds: int | None = None
+
+    def rounds(self, bb, report: Report) -> LocalRounds:
+        return LocalRounds(bb, report, n_points=self.n_points, max_steps=self.max_steps, gtol=self.gtol,
+                           report_every=self.report_every, report_starts=self.report_starts,
+                           max_rounds=self.max_rounds)

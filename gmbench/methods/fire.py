@@ -14,10 +14,9 @@ import torch
 from torch import Tensor
 
 from ..blackbox import BlackBox
-from .base import Method, Report, register_method
+from .base import Report, register_method
 from ..problems.atoms.relax import FireParams, fire_kick_drift, fire_mix
-from .common import LocalRounds
-from .gd import STRIDERNET_BY_SYSTEM, STRIDERNET_LOCAL
+from .common import STRIDERNET_LOCAL, LocalMethod
 
 
 @dataclass
@@ -73,7 +72,7 @@ def fire_step(
 
 @register_method("fire")
 @dataclass
-class Fire(Method):
+class Fire(LocalMethod):
     """Batched FIRE from ``n_points`` starts, rounds with restarts (see ``gd``).
 
     Two step orderings (``variant``): ``"ase"`` (default; mix, Euler step, move, optional
@@ -97,11 +96,7 @@ class Fire(Method):
                            "max_steps": 2000},
     }
 
-    PRESET_BY_SYSTEM: ClassVar[dict[str, dict[str, str]]] = {"stridernet": STRIDERNET_BY_SYSTEM}
-
-    preset: str | None = None
     variant: str = "ase"
-    n_points: int = 100
     dt_start: float = 0.1
     dt_max: float = 1.0
     n_min: int = 5
@@ -110,12 +105,6 @@ class Fire(Method):
     alpha_start: float = 0.1
     f_alpha: float = 0.99
     max_step: float | None = None
-    max_steps: int = 1000
-    gtol: float = 1e-6
-    clamp: bool = True
-    report_every: int = 50
-    report_starts: bool | None = None  # None: per-structure reports on periodic systems (Table 1 Mean)
-    max_rounds: int | None = None
 
     def __post_init__(self) -> None:
         if self.variant not in ("ase", "jax-md"):
@@ -124,9 +113,7 @@ class Fire(Method):
             raise ValueError("max_step applies to the 'ase' variant only (jax-md's FIRE has no step cap)")
 
     def run(self, bb: BlackBox, report: Report) -> None:
-        rounds = LocalRounds(bb, report, n_points=self.n_points, max_steps=self.max_steps, gtol=self.gtol,
-                             report_every=self.report_every, report_starts=self.report_starts,
-                             max_rounds=self.max_rounds)
+        rounds = self.rounds(bb, report)
         if self.variant == "jax-md":
             params = FireParams(self.dt_start, self.dt_max, self.n_min, self.f_inc, self.f_dec, self.alpha_start,
                                 self.f_alpha)
