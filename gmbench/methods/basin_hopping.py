@@ -145,16 +145,16 @@ class BasinHopping(Method):
             return 0.36
         return 0.05 * float((bb.upper - bb.lower).max())
 
-    def _fresh(self, bb: BlackBox, n: int) -> tuple[Tensor, Tensor]:
-        x, e = self.quench(bb, bb.starts(n), self._cap)
+    def _fresh(self, bb: BlackBox, n: int, cap: float) -> tuple[Tensor, Tensor]:
+        x, e = self.quench(bb, bb.starts(n), cap)
         return self._centre(bb, x), e
 
     # ---- main loop ----------------------------------------------------------------------------
     def run(self, bb: BlackBox, report: Report) -> None:
         best = BestPoint(report)
         W = self.n_walkers
-        self._cap = self.max_step if self.max_step is not None else self._default_step(bb)
-        x, e = self._fresh(bb, W)
+        cap = self.max_step if self.max_step is not None else self._default_step(bb)
+        x, e = self._fresh(bb, W, cap)
         best.update(x, e)
         best.flush()
         step = torch.full((W, 1), self._default_step(bb), dtype=x.dtype, device=x.device)
@@ -166,7 +166,7 @@ class BasinHopping(Method):
             hop += 1
             u = torch.rand(x.shape, generator=bb.generator, device=x.device, dtype=x.dtype)
             trial = self._centre(bb, bb.clamp(x + step * (2 * u - 1)))
-            xn, en = self.quench(bb, trial, self._cap)
+            xn, en = self.quench(bb, trial, cap)
             xn = self._centre(bb, xn)
             best.update(xn, en)
             best.flush()
@@ -186,7 +186,7 @@ class BasinHopping(Method):
             if self.reseed_after is not None:
                 old = torch.nonzero(stale >= self.reseed_after).flatten()
                 if old.numel():
-                    xs, es = self._fresh(bb, int(old.numel()))
+                    xs, es = self._fresh(bb, int(old.numel()), cap)
                     best.update(xs, es)
                     best.flush()
                     x[old], e[old], walker_best[old] = xs, es, es
