@@ -1,3 +1,3 @@
-from .cli import main
+from gmbench.cli.app import main
 
 main()

@@ -7,12 +7,12 @@ import math
 import pytest
 import torch
 
-from gmbench.blackbox import Budget, BudgetExhausted
+from gmbench.core.blackbox import Budget, BudgetExhausted
 from gmbench.methods import make_method
 from gmbench.problems import make_problem
-from gmbench.recorder import Inbox, Recorder
-from gmbench.runner import execute
-from gmbench.suite import Cell, MethodSpec, ProblemSpec, cell_key
+from gmbench.core.recorder import Inbox, Recorder
+from gmbench.run.execute import execute
+from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
 
 from test_core import make_bb
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gmbench.problems.atoms import md
-from gmbench.problems.atoms.potentials import (
+from gmbench.physics import md
+from gmbench.physics.potentials import (
     binary_lj_cluster_energy, csh_energy, diamond_silicon, kob_andersen_energy, lj_cluster_energy,
     stillinger_weber_energy,
 )
@@ -65,8 +65,8 @@ def test_stillinger_weber_three_body_to_central_atom():
                                rtol=0, atol=1e-6)
     # a trimer in open space whose ends (1, 2) are beyond the cutoff from each other: the only angle
     # term has vertex 0, so atoms 1 and 2 carry exactly half of their pair term and atom 0 the rest
-    from gmbench.problems.atoms.potentials import StillingerWeber
-    from gmbench.problems.atoms.space import Free
+    from gmbench.physics.potentials import StillingerWeber
+    from gmbench.physics.space import Free
     sw = StillingerWeber(Free())
     tri = torch.tensor([[0.0, 0.0, 0.0], [2.3, 0.0, 0.0], [-2.2, 0.6, 0.0]], dtype=torch.float64)
     a3 = sw.atom_energies(tri)
@@ -86,7 +86,7 @@ def test_csh():
 
 
 def test_blackbox_atom_energies_through_problem():
-    from gmbench.blackbox import BlackBox, Budget, Clock
+    from gmbench.core.blackbox import BlackBox, Budget, Clock
     from gmbench.problems import make_problem
 
     p = make_problem("lj-cluster", n=7)

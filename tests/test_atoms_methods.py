@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from gmbench.blackbox import BlackBox, Budget, BudgetExhausted, Clock
-from gmbench.errors import GmbenchError
+from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
+from gmbench.core.errors import GmbenchError
 from gmbench.methods import make_method
 from gmbench.problems import make_problem
-from gmbench.problems.atoms import md
-from gmbench.problems.atoms.relax import fire_relax, stridernet_fire
-from gmbench.recorder import Inbox, Recorder
-from gmbench.runner import execute
-from gmbench.suite import Cell, MethodSpec, ProblemSpec, cell_key
+from gmbench.physics import md
+from gmbench.optim.relax import fire_relax, stridernet_fire
+from gmbench.core.recorder import Inbox, Recorder
+from gmbench.run.execute import execute
+from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -201,7 +201,7 @@ def test_atomistic_report_layouts(tmp_path):
     over its starting structures, and no distance column."""
     from typer.testing import CliRunner
 
-    from gmbench.cli import app
+    from gmbench.cli.app import app
 
     frames = _lattice_frames(tmp_path / "f.npy", n_frames=3)
     suite = tmp_path / "atoms.yaml"
@@ -241,8 +241,8 @@ methods:
 def test_table1_shows_training_cost_apart_from_the_run(tmp_path):
     """A method that declares a training cost (train_wall_s / train_evals scalars, as StriderNET does)
     gets a training row next to the cell's own run time and evaluations."""
-    from gmbench.recorder import Candidate
-    from gmbench.report import render
+    from gmbench.core.recorder import Candidate
+    from gmbench.report.tables import render
 
     problem = make_problem("ka-lj", n=27, starts=str(_lattice_frames(tmp_path / "f.npy", n_frames=2)))
     x = problem.start_sampler()(2, torch.Generator().manual_seed(0))

@@ -1,4 +1,4 @@
-"""Cell lists and Verlet lists agree with the dense all-pairs sums (gmbench.problems.atoms.neighbors)."""
+"""Cell lists and Verlet lists agree with the dense all-pairs sums (gmbench.physics.neighbors)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import pytest
 import torch
 
 import gmbench.problems.atoms  # noqa: F401
-from gmbench.problems.atoms.neighbors import VerletList, cell_list_pairs, dense_pair_list
-from gmbench.problems.atoms.potentials import (
+from gmbench.physics.neighbors import VerletList, cell_list_pairs, dense_pair_list
+from gmbench.physics.potentials import (
     PairEnergy, StillingerWeber, SW_PARAMS, diamond_silicon, energy_and_forces, kob_andersen_energy, lennard_jones,
 )
-from gmbench.problems.atoms.space import Periodic
+from gmbench.physics.space import Periodic
 
 
 def fcc_liquid(k: int, density: float, noise: float, seed: int = 0) -> tuple[torch.Tensor, float]:

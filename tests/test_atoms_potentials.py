@@ -1,4 +1,4 @@
-"""Energies and forces of the atomic potentials (gmbench.problems.atoms.potentials)."""
+"""Energies and forces of the atomic potentials (gmbench.physics.potentials)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import pytest
 import torch
 
 import gmbench.problems.atoms  # noqa: F401  (registers the atoms problems)
-from gmbench.problems.atoms.md import soft_pack
-from gmbench.problems.atoms.potentials import (
+from gmbench.physics.md import soft_pack
+from gmbench.physics.potentials import (
     CSH_PARAMS, KA_SIGMA, SW_PARAMS, binary_lj_cluster_energy, binary_species, csh_energy, diamond_silicon,
     energy_and_forces, ka_box, kob_andersen_energy, lennard_jones, lj_cluster_energy, mie, mie_prefactor,
     stillinger_weber_energy,
 )
-from gmbench.problems.atoms.space import Free, Periodic
+from gmbench.physics.space import Free, Periodic
 
 
 def random_cluster(n: int, seed: int, min_sep: float = 0.95, density: float = 0.8) -> torch.Tensor:

@@ -12,9 +12,9 @@ import torch
 from scipy.spatial.transform import Rotation
 
 import gmbench.problems.atoms  # noqa: F401  (until gmbench.problems loads it itself)
-from gmbench.errors import GmbenchError
+from gmbench.core.errors import GmbenchError
 from gmbench.problems import PROBLEMS, make_problem
-from gmbench.problems.atoms import md
+from gmbench.physics import md
 from gmbench.problems.atoms.problem import AtomsProblem, FlatEnergy
 from gmbench.problems.atoms.structures import CCD_ENERGIES
 
@@ -260,7 +260,7 @@ def test_csh_md_frames(tmp_path, monkeypatch):
     base, kind = md.csh_base(1)
     torch.testing.assert_close(f[0], base)  # frame 0 is the base structure
     assert not torch.equal(f[1], f[0])
-    from gmbench.problems.atoms.potentials import csh_energy
+    from gmbench.physics.potentials import csh_energy
 
     e = csh_energy()(f)
     assert bool(torch.isfinite(e).all() and (e < 0).all())

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import gmbench.problems.atoms  # noqa: F401
-from gmbench.problems.atoms import md
-from gmbench.problems.atoms.potentials import binary_species, csh_energy, kob_andersen_energy
-from gmbench.problems.atoms.relax import STRIDERNET_FIRE_LJ, fire_relax, stridernet_fire
+from gmbench.physics import md
+from gmbench.physics.potentials import binary_species, csh_energy, kob_andersen_energy
+from gmbench.optim.relax import STRIDERNET_FIRE_LJ, fire_relax, stridernet_fire
 
 # stridernet.md §2.1: the test split of the authors' code (PRNGKey(147))
 TEST_SPLIT = [67, 91, 35, 85, 13, 46, 89, 88, 99, 56, 77, 6, 18, 87, 69, 93, 51, 14, 40, 58]

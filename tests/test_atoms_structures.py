@@ -8,8 +8,8 @@ import torch
 from scipy.spatial.transform import Rotation
 
 import gmbench.problems.atoms  # noqa: F401
-from gmbench.problems.atoms.metrics import align, energy_gap, kabsch, rmsd, success
-from gmbench.problems.atoms.potentials import binary_species, lj_cluster_energy
+from gmbench.physics.rmsd import align, energy_gap, kabsch, rmsd, success
+from gmbench.physics.potentials import binary_species, lj_cluster_energy
 from gmbench.problems.atoms.structures import (
     CCD_ENERGIES, CCD_TABLE_VERSION, build_unrelaxed, mackay_icosahedron, reference_info, reference_structure,
 )

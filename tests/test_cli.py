@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gmbench.cli import app
+from gmbench.cli.app import app
 
 REPO = Path(__file__).resolve().parents[1]
 runner = CliRunner()

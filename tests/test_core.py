@@ -11,14 +11,14 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from gmbench.blackbox import BlackBox, Budget, BudgetExhausted, Clock
+from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
 from gmbench.methods import METHODS, make_method
 from gmbench.methods.base import Method, register_method
 from gmbench.problems import make_problem
 from gmbench.problems.base import Problem
-from gmbench.recorder import Inbox, Recorder
-from gmbench.runner import execute, grace_s
-from gmbench.suite import Cell, MethodSpec, ProblemSpec, cell_key
+from gmbench.core.recorder import Inbox, Recorder
+from gmbench.run.execute import execute, grace_s
+from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
 
 
 def make_bb(problem: Problem, budget: Budget = Budget(None, None), dtype=torch.float64) -> BlackBox:
@@ -310,7 +310,7 @@ def test_fire_matches_ase_fire_on_one_system():
 
 
 def test_method_parameters_are_typed_and_checked():
-    from gmbench.errors import GmbenchError
+    from gmbench.core.errors import GmbenchError
 
     with pytest.raises(GmbenchError, match="did you mean 'n_points'"):
         make_method("gd", {"n_point": 3})

@@ -9,8 +9,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from gmbench.cli import app
-from gmbench.filter import PAPER_14, PAPER_2, PAPER_8, make_config, step1, step2_one, step3_one
+from gmbench.cli.app import app
+from gmbench.studies.filter import PAPER_14, PAPER_2, PAPER_8, make_config, step1, step2_one, step3_one
 
 runner = CliRunner()
 
@@ -136,7 +136,7 @@ def test_bad_flags_exit_2_with_one_line(args, message, tmp_path):
 
 def test_report_filter_without_a_filter_run(tmp_path):
     store = tmp_path / "f.sqlite"
-    from gmbench.store import Store
+    from gmbench.store.sqlite import Store
 
     Store(store).close()
     res = cli("report", "--filter", "--store", str(store))

@@ -10,7 +10,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from gmbench.cli import app
+from gmbench.cli.app import app
 from gmbench.problems import make_problem
 
 runner = CliRunner()
@@ -82,7 +82,7 @@ def test_analytic_gradients_match_autograd(name):
     assert torch.equal(e, e_ref.detach())  # energies are the plain function's, bit for bit
     assert torch.allclose(gr, g_ref, rtol=1e-10, atol=1e-10)
     # the cache-blocked path (many small blocks) gives the same numbers as one block
-    from gmbench.problems.functions import BlockedEnergyGrad
+    from gmbench.problems.functions.spec import BlockedEnergyGrad
 
     e2, g2 = BlockedEnergyGrad(prob.spec.f, prob.spec.grad, block_elems=7 * 4)(x.reshape(3, 17, 7))
     assert torch.equal(e2.reshape(-1), e) and torch.equal(g2.reshape(-1, 7), gr)
@@ -91,9 +91,9 @@ def test_analytic_gradients_match_autograd(name):
 def test_adam_sweep_fast_path_gives_the_plain_numbers(monkeypatch):
     """The analytic-gradient, cache-blocked sweep against the autograd one (GMBENCH_PLAIN=1), and
     against the straightforward torch.optim.Adam reference that `gmbench perf` times."""
-    from gmbench.blackbox import BlackBox, Budget, Clock
+    from gmbench.core.blackbox import BlackBox, Budget, Clock
     from gmbench.methods.adam_sweep import AdamSweep
-    from gmbench.perf import naive_adam_sweep
+    from gmbench.bench.perf import naive_adam_sweep
 
     prob = make_problem("rastrigin", dim=9)
     lrs = [0.01, 0.05, 0.2]
@@ -123,8 +123,8 @@ def test_adam_sweep_fast_path_gives_the_plain_numbers(monkeypatch):
 
 
 def test_pair_energy_analytic_forces_match_autograd():
-    from gmbench.perf import ka100_frames, lattice_config
-    from gmbench.problems.atoms.potentials import (
+    from gmbench.bench.perf import ka100_frames, lattice_config
+    from gmbench.physics.potentials import (
         binary_species,
         csh_energy,
         energy_and_forces,
@@ -150,8 +150,8 @@ def test_numpy_ka_calculator_matches_gmbench():
     pytest.importorskip("ase")
     from ase import Atoms
 
-    from gmbench.perf import KANumpyCalculator, ka100_frames
-    from gmbench.problems.atoms.potentials import energy_and_forces, kob_andersen_energy
+    from gmbench.bench.perf import KANumpyCalculator, ka100_frames
+    from gmbench.physics.potentials import energy_and_forces, kob_andersen_energy
 
     frames, species, _ = ka100_frames(1)
     energy = kob_andersen_energy(100, species)
@@ -167,8 +167,8 @@ def test_numpy_ka_calculator_matches_gmbench():
 @pytest.mark.slow
 def test_compiled_kernels_give_the_eager_numbers(monkeypatch):
     """GMBENCH_COMPILE=1 (torch.compile; tens of seconds to compile on a CPU, hence slow)."""
-    from gmbench.perf import ka100_frames
-    from gmbench.problems.atoms.potentials import kob_andersen_energy
+    from gmbench.bench.perf import ka100_frames
+    from gmbench.physics.potentials import kob_andersen_energy
 
     prob = make_problem("rastrigin", dim=64)
     x = torch.rand(300, 64, generator=torch.Generator().manual_seed(0)) * 10 - 5

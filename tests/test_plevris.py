@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from gmbench.errors import GmbenchError
+from gmbench.core.errors import GmbenchError
 from gmbench.problems import PROBLEMS, make_problem
-from gmbench.problems import plevris as P
+from gmbench.problems.functions import plevris as P
 
 NAMES = list(P.NAMES)  # 31 registry names
 FNUM = {fn: name for name, fn in P.NAMES.items() if fn}  # "F07" -> "alpine1"

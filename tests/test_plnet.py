@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gmbench.nets.plnet import BiLipNet, MonLipLayer, PLNet, cayley, default_tol
+from gmbench.models.plnet import BiLipNet, MonLipLayer, PLNet, cayley, default_tol
 
 F64 = torch.float64
 

@@ -10,12 +10,12 @@ import torch
 from typer.testing import CliRunner
 
 import gmbench.problems.atoms  # noqa: F401
-from gmbench import stridernet as sn
-from gmbench.blackbox import BudgetExhausted, Budget
-from gmbench.errors import GmbenchError
+from gmbench.studies.stridernet import core as sn
+from gmbench.core.blackbox import BudgetExhausted, Budget
+from gmbench.core.errors import GmbenchError
 from gmbench.methods import make_method
-from gmbench.nets.gnn import PolicyConfig, StriderNet, build_graph
-from gmbench.problems.atoms.potentials import binary_species, ka_box, kob_andersen_energy
+from gmbench.models.gnn import PolicyConfig, StriderNet, build_graph
+from gmbench.physics.potentials import binary_species, ka_box, kob_andersen_energy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -256,7 +256,7 @@ def test_method_rejects_non_atomistic_problem():
 
 
 def test_cli_bad_input_exits_2(tmp_path):
-    from gmbench.cli import app
+    from gmbench.cli.app import app
 
     r = CliRunner().invoke(app, ["stridernet", "adapt", "--model", str(tmp_path / "none.pt")])
     assert r.exit_code == 2 and "not found" in r.output
@@ -265,7 +265,7 @@ def test_cli_bad_input_exits_2(tmp_path):
 
 
 def test_cli_train_then_adapt_end_to_end(tmp_path):
-    from gmbench.cli import app
+    from gmbench.cli.app import app
 
     md_params = ["-p", "n=27", "-p", "starts=md", "-p", "pool=6"]
     out = tmp_path / "m.pt"
@@ -280,7 +280,7 @@ def test_cli_train_then_adapt_end_to_end(tmp_path):
 
 
 def test_bench_functions_return_seconds():
-    pytest.importorskip("gmbench.problems.atoms.md")
+    pytest.importorskip("gmbench.physics.md")
     t = sn.bench_forward(n_steps=2, n_atoms=27)
     a = sn.bench_adapt(n_epochs=1, T=2, n_atoms=27)
     assert 0 < t < 60 and 0 < a < 60 and math.isfinite(t + a)

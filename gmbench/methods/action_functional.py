@@ -49,9 +49,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from ..blackbox import BlackBox
-from ..nets.plnet import PLNet
-from .base import Method, Report, register_method
+from gmbench.core.blackbox import BlackBox
+from gmbench.models.plnet import PLNet
+from gmbench.methods.base import Method, Report, register_method
 
 
 class Surrogate(nn.Module):

@@ -8,9 +8,9 @@ from typing import ClassVar
 
 import torch
 
-from ..blackbox import BlackBox
-from .base import Report, register_method
-from .common import STRIDERNET_LOCAL, LocalMethod
+from gmbench.core.blackbox import BlackBox
+from gmbench.methods.base import Report, register_method
+from gmbench.methods.common import STRIDERNET_LOCAL, LocalMethod
 
 
 @register_method("adam")

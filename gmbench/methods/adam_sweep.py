@@ -9,8 +9,8 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from ..blackbox import BlackBox
-from .base import Method, Report, register_method
+from gmbench.core.blackbox import BlackBox
+from gmbench.methods.base import Method, Report, register_method
 
 
 def lr_grid(start: float, stop: float, step: float) -> list[float]:

@@ -17,9 +17,9 @@ from abc import ABC, abstractmethod
 import typing
 from typing import Any, Callable, ClassVar
 
-from ..blackbox import BlackBox
-from ..errors import GmbenchError, unknown_name
-from ..registry import Registry
+from gmbench.core.blackbox import BlackBox
+from gmbench.core.errors import GmbenchError, unknown_name
+from gmbench.core.registry import Registry
 
 Report = Callable[..., None]
 

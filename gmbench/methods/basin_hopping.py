@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ..blackbox import BlackBox
-from .base import Method, Report, register_method
-from .common import BestPoint
+from gmbench.core.blackbox import BlackBox
+from gmbench.methods.base import Method, Report, register_method
+from gmbench.methods.common import BestPoint
 
 
 @register_method("basin-hopping", aliases=("bh",))

@@ -9,7 +9,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from .base import Method, Report
+from gmbench.methods.base import Method, Report
 
 
 class BestPoint:

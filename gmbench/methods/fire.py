@@ -13,10 +13,10 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from ..blackbox import BlackBox
-from .base import Report, register_method
-from ..problems.atoms.relax import FireParams, fire_kick_drift, fire_mix
-from .common import STRIDERNET_LOCAL, LocalMethod
+from gmbench.core.blackbox import BlackBox
+from gmbench.methods.base import Report, register_method
+from gmbench.optim.relax import FireParams, fire_kick_drift, fire_mix
+from gmbench.methods.common import STRIDERNET_LOCAL, LocalMethod
 
 
 @dataclass

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import ClassVar
 
-from ..blackbox import BlackBox
-from .base import Report, register_method
-from .common import STRIDERNET_LOCAL, LocalMethod
+from gmbench.core.blackbox import BlackBox
+from gmbench.methods.base import Report, register_method
+from gmbench.methods.common import STRIDERNET_LOCAL, LocalMethod
 
 @register_method("gd", aliases=("gradient-descent",))
 @dataclass

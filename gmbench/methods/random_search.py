@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..blackbox import BlackBox
-from .base import Method, Report, register_method
-from .common import BestPoint
+from gmbench.core.blackbox import BlackBox
+from gmbench.methods.base import Method, Report, register_method
+from gmbench.methods.common import BestPoint
 
 
 @register_method("random-search", aliases=("random",))

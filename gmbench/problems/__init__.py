@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import GmbenchError
-from ..registry import Registry
-from .base import Assessment, Problem, Properties
-from .functions import FunctionProblem, FunctionSpec
+from gmbench.core.errors import GmbenchError
+from gmbench.core.registry import Registry
+from gmbench.problems.base import Assessment, Problem, Properties
+from gmbench.problems.functions.spec import FunctionProblem
+from gmbench.problems.functions.spec import FunctionSpec
 
 
 @dataclass
@@ -50,8 +51,8 @@ def make_problem(name: str, dim: int | None = None, bounds: tuple[float, float] 
 
 
 def _load_builtin() -> None:
-    from . import plevris  # noqa: F401  (the 30 functions and the paper's Schaffer F7)
-    from . import atoms  # noqa: F401  (atomistic problems)
+    from gmbench.problems.functions import plevris  # noqa: F401  (the 30 functions and the paper's Schaffer F7)
+    from gmbench.problems import atoms  # noqa: F401  (atomistic problems)
 
 
 _load_builtin()

@@ -2,9 +2,9 @@
 
 A problem exposes a batched energy ``(..., D) -> (...)`` through :meth:`Problem.energy_fn`,
 which returns a plain callable that holds no reference to the answer; that callable is all a
-method ever sees (through a :class:`~gmbench.blackbox.BlackBox`). The answer side (x*, f*,
+method ever sees (through a :class:`~gmbench.core.blackbox.BlackBox`). The answer side (x*, f*,
 the set of global minimizers, reference structures) is used only by the harness's
-:class:`~gmbench.recorder.Recorder` through :meth:`Problem.assess`.
+:class:`~gmbench.core.recorder.Recorder` through :meth:`Problem.assess`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ..errors import GmbenchError
+from gmbench.core.errors import GmbenchError
 
 EnergyFn = Callable[[Tensor], Tensor]
 

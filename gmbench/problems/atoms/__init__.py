@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from functools import partial
 
-from .. import PROBLEMS, ProblemEntry
-from .problem import (
+from gmbench.problems import PROBLEMS, ProblemEntry
+from gmbench.problems.atoms.problem import (
     BINARY_CLUSTER_PROPERTIES, CSH_PROPERTIES, KA_PROPERTIES, LJ_CLUSTER_PROPERTIES, SW_PROPERTIES, AtomsProblem,
     make_binary_lj_cluster, make_csh, make_ka_lj, make_lj_cluster, make_sw_silicon,
 )
-from .structures import BUILDABLE, CCD_ENERGIES, CCD_STRUCTURE_LABELS, CCD_TABLE_VERSION
+from gmbench.problems.atoms.structures import BUILDABLE, CCD_ENERGIES, CCD_STRUCTURE_LABELS, CCD_TABLE_VERSION
 
 
 def _register() -> None:

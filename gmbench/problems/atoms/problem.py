@@ -29,16 +29,16 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from ...errors import GmbenchError
-from ..base import Assessment, Problem, Properties, Structure
-from . import md
-from .metrics import RMSD_STARTS, SUCCESS_TOL, align
-from .potentials import (
+from gmbench.core.errors import GmbenchError
+from gmbench.problems.base import Assessment, Problem, Properties, Structure
+from gmbench.physics import md
+from gmbench.physics.rmsd import RMSD_STARTS, SUCCESS_TOL, align
+from gmbench.physics.potentials import (
     BINARY_CLUSTER_EPSILON, CSH_PARAMS, KA_CUTOFF_FACTOR, KA_DENSITY, KA_EPSILON, KA_JAX_CUTOFF, KA_SIGMA,
     SI_LATTICE, SW_PARAMS, BatchedEnergy, binary_lj_cluster_energy, binary_species, csh_energy, ka_box,
     kob_andersen_energy, lj_cluster_energy, stillinger_weber_energy,
 )
-from .structures import CCD_ENERGIES, CCD_TABLE_VERSION, LJ38_ICOSAHEDRAL, reference_structure
+from gmbench.problems.atoms.structures import CCD_ENERGIES, CCD_TABLE_VERSION, LJ38_ICOSAHEDRAL, reference_structure
 
 DEFAULT_START_DENSITY = 1.0
 START_MIN_SEP = 1.0

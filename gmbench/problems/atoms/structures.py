@@ -22,8 +22,8 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
-from .potentials import lj_cluster_energy
-from .relax import lbfgs_relax
+from gmbench.physics.potentials import lj_cluster_energy
+from gmbench.optim.relax import lbfgs_relax
 
 CCD_TABLE_VERSION = "ccd-lj-2025.1 (atoms.md §2: N = 13, 19, 26, 38, 55, 75, 98, 100, 147, 150)"
 

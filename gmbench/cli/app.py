@@ -1,0 +1,370 @@
+"""The ``gmbench`` command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gmbench.core.errors import GmbenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
+    "gmbench: which method gets closest to the global minimum of high-dimensional energy landscapes, "
+    "under the same budget? Run suites of problems x methods x seeds, store every cell, report the paper tables."))
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+STORE_OPT = typer.Option("results/gmbench.sqlite", "--store", help="SQLite results store.")
+PLUGIN_OPT = typer.Option(None, "--plugin", help="Module or .py file that registers extra problems/methods (repeatable).")
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn user errors into one line on stderr and exit status 2."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GmbenchError as exc:
+            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+
+    return wrapper
+
+
+def parse_budget(text: str) -> "Any":
+    """'30', '30s', '5m', '1h', 'evals=1e5', 'time=30,evals=1000'."""
+    from gmbench.core.blackbox import Budget
+
+    time_s, evals = None, None
+    for part in [p.strip() for p in text.split(",") if p.strip()]:
+        if part.startswith("evals="):
+            try:
+                evals = int(float(part[6:]))
+            except ValueError:
+                raise GmbenchError(f"bad --budget {text!r}: evals must be a number")
+            if evals <= 0:
+                raise GmbenchError(f"bad --budget {text!r}: evals must be positive")
+            continue
+        part = part.removeprefix("time=")
+        m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(s|m|h)?", part)
+        if not m:
+            raise GmbenchError(f"bad --budget {text!r}: use e.g. 30, 30s, 5m, 1h, evals=10000 or time=30,evals=10000")
+        time_s = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+        if time_s <= 0:
+            raise GmbenchError(f"bad --budget {text!r}: time must be positive")
+    return Budget(time_s, evals)
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        if re.fullmatch(r"\d+", text.strip()):
+            n = int(text)
+            if n < 1:
+                raise ValueError
+            return list(range(n))
+        if re.fullmatch(r"\d+-\d+", text.strip()):
+            a, b = map(int, text.split("-"))
+            return list(range(a, b + 1))
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise GmbenchError(f"bad --seeds {text!r}: use a count (3), a range (0-4) or a list (0,2,7)")
+
+
+@app.command()
+@_guard
+def run(
+    suite: str = typer.Option(..., "--suite", "-s", help="Suite name (in suites/) or path to a YAML file."),
+    store: Path = STORE_OPT,
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N (default: the suite's)."),
+    budget: Optional[str] = typer.Option(None, "--budget", help="Override the budget: 30s, 5m, evals=10000, time=30,evals=1000."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Override the seeds: 3, 0-4 or 0,2,7."),
+    problem: Optional[List[str]] = typer.Option(None, "--problem", "-p", help="Only these problems (repeatable)."),
+    method: Optional[List[str]] = typer.Option(None, "--method", "-m", help="Only these method labels (repeatable)."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed cells again."),
+    plugin: Optional[List[str]] = PLUGIN_OPT,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Run a suite: every (problem x method x seed) cell not already in the store."""
+    from gmbench.core.env import resolve_device
+    from gmbench.core.registry import load_plugins
+
+    load_plugins(plugin)
+    from gmbench.problems import PROBLEMS
+    from gmbench.run.execute import run_cells
+    from gmbench.store.sqlite import Store
+    from gmbench.config.suite import expand, load_suite
+
+    s = load_suite(suite)
+    dev = resolve_device(device or s.device)
+    cells = expand(s, dev, parse_budget(budget) if budget else None, parse_seeds(seeds) if seeds else None)
+    if problem:
+        wanted = {PROBLEMS.canonical(p) for p in problem}
+        cells = [c for c in cells if PROBLEMS.canonical(c.problem.name) in wanted]
+    if method:
+        labels = {c.method.label for c in cells}
+        for m in method:
+            if m not in labels:
+                from gmbench.core.errors import unknown_name
+
+                raise unknown_name(f"method label in suite {s.name!r}:", m, sorted(labels))
+        cells = [c for c in cells if c.method.label in set(method)]
+    if not cells:
+        raise GmbenchError("the filters leave no cell to run")
+    st = Store(store)
+    console.print(f"suite [bold]{s.name}[/]: {len(cells)} cells on {dev}, store {store}", highlight=False)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console, disable=quiet)
+    with progress:
+        task = progress.add_task("running", total=len(cells))
+
+        def on_event(kind: str, cell: Any, row: Optional[dict]) -> None:
+            if kind == "start":
+                progress.update(task, description=f"{cell.label}")
+                return
+            progress.advance(task)
+            if quiet:
+                return
+            if kind == "end" and row is not None:
+                if row["status"] == "done":
+                    d = row.get("final_dist")
+                    msg = (f"[green]done[/] {cell.label}: E={row.get('final_energy'):.6g}"
+                           + (f" dist={d:.4g}" if d is not None else "")
+                           + f" evals={row['n_energy']:,} {row['wall_s']:.1f}s ({row['stop_reason']})")
+                else:
+                    msg = f"[red]failed[/] {cell.label}: {row['error']}"
+                progress.console.print(msg, highlight=False)
+            elif kind == "skip":
+                progress.console.print(f"[dim]stored[/] {cell.label}", highlight=False)
+            elif kind == "busy":
+                progress.console.print(f"[yellow]running elsewhere[/] {cell.label}", highlight=False)
+            elif kind == "unavailable":
+                progress.console.print(f"[yellow]unavailable[/] {cell.label}: {cell.unavailable_reason}", highlight=False)
+
+        counts = run_cells(cells, st, s.name, dev, retry_failed=retry_failed, on_event=on_event)
+    console.print(", ".join(f"{v} {k}" for k, v in counts.items() if v), highlight=False)
+
+
+@app.command()
+@_guard
+def report(
+    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Only this suite (default: every suite in the store)."),
+    store: Path = STORE_OPT,
+    fmt: str = typer.Option("table", "--format", "-f", help="table, markdown, latex, csv or json."),
+    filter_: bool = typer.Option(False, "--filter", help="Reprint the latest `gmbench filter` run's tables instead."),
+) -> None:
+    """Print the Table 1/2-style results (distance from the global minimum, error per dimension)."""
+    from gmbench.report.tables import FORMATS, report as make_report
+    from gmbench.store.sqlite import Store
+
+    if filter_:
+        from gmbench.studies.filter import load_latest, render
+
+        if fmt != "table":
+            raise GmbenchError("report --filter prints plain-text tables only (leave out --format)")
+        out.print(render(load_latest(Store(store, create=False))), markup=False, highlight=False, crop=False)
+        return
+    if fmt not in FORMATS:
+        raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
+    name = None
+    if suite:  # a suite file or a suite name known to the store
+        from gmbench.config.suite import find_suite, load_suite
+
+        try:
+            name = load_suite(str(find_suite(suite))).name
+        except GmbenchError:
+            name = suite
+    text = make_report(Store(store, create=False), name, fmt)
+    out.print(text, markup=False, highlight=False)
+
+
+@app.command("filter")
+@_guard
+def filter_(
+    scale: str = typer.Option("paper", "--scale", help="Preset: paper (the paper's values) or quick (minutes on a CPU)."),
+    dim: Optional[int] = typer.Option(None, "--dim", help="Step 2 dimension (paper 1000)."),
+    points: Optional[int] = typer.Option(None, "--points", help="Step 2 Adam starting points (paper 10,000)."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Step 2 Adam steps (paper 10,000)."),
+    lr_start: Optional[float] = typer.Option(None, "--lr-start", help="Step 2 learning-rate grid start (paper 0.05)."),
+    lr_stop: Optional[float] = typer.Option(None, "--lr-stop", help="Step 2 learning-rate grid stop (paper 5.0)."),
+    lr_step: Optional[float] = typer.Option(None, "--lr-step", help="Step 2 learning-rate grid step (paper 0.05)."),
+    learn_dim: Optional[int] = typer.Option(None, "--learn-dim", help="Step 3 dimension (paper 100)."),
+    learn_steps: Optional[int] = typer.Option(None, "--learn-steps", help="Step 3 training steps (paper 1000)."),
+    learn_points: Optional[int] = typer.Option(None, "--learn-points", help="Step 3 points per step (paper 1000)."),
+    width: Optional[int] = typer.Option(None, "--width", help="Step 3 hidden units (paper 1000)."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Seeds: 3, 0-4 or 0,2,7 (step 2 uses the first)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    step2_from: str = typer.Option("paper", "--step2-from", help="Step 2 input: paper (the paper's 14) or ours (declared)."),
+    until: int = typer.Option(3, "--until", help="Stop after this step (1, 2 or 3)."),
+    store: Path = STORE_OPT,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Reproduce the seed paper's selection of test functions (30 -> 14 -> 8 -> 2): properties, Adam, learnability."""
+    from gmbench.core.env import resolve_device
+    from gmbench.studies.filter import make_config, render, run_filter
+    from gmbench.store.sqlite import Store
+
+    cfg = make_config(scale, dim=dim, points=points, steps=steps, lr_start=lr_start, lr_stop=lr_stop, lr_step=lr_step,
+                      learn_dim=learn_dim, learn_steps=learn_steps, learn_points=learn_points, width=width,
+                      seeds=parse_seeds(seeds) if seeds else None, device=resolve_device(device),
+                      step2_from=step2_from, until=until)
+    res = run_filter(cfg, Store(store), console=console, quiet=quiet)
+    console.print(f"filter: {res.counts['run']} computed, {res.counts['stored']} reused from {store}", highlight=False)
+    out.print(render(res), markup=False, highlight=False, crop=False)
+
+
+@app.command()
+@_guard
+def plot(
+    suite: str = typer.Option(..., "--suite", "-s", help="Suite name or YAML path (as given to `run`)."),
+    store: Path = STORE_OPT,
+    out_dir: Path = typer.Option(Path("plots"), "--out", help="Folder for the PNG files."),
+) -> None:
+    """Write PNG figures: learned minimum per iteration and over time (paper Figs 2-3), trajectory loss
+    (Fig 4), and the best-so-far prediction versus evaluations for every method."""
+    from gmbench.report.figures import plot_suite
+    from gmbench.store.sqlite import Store
+    from gmbench.config.suite import find_suite, load_suite
+
+    try:
+        name = load_suite(str(find_suite(suite))).name
+    except GmbenchError:
+        name = suite
+    try:
+        paths = plot_suite(Store(store, create=False), name, out_dir)
+    except OSError as exc:
+        raise GmbenchError(f"cannot write plots to {out_dir}: {exc.strerror or exc}") from exc
+    for p in paths:
+        out.print(str(p), highlight=False)
+
+
+@app.command("list")
+@_guard
+def list_(
+    what: str = typer.Argument("all", help="problems, methods or all"),
+    plugin: Optional[List[str]] = PLUGIN_OPT,
+) -> None:
+    """List problems (with properties and bounds) and methods (with parameters)."""
+    from gmbench.core.registry import load_plugins
+
+    load_plugins(plugin)
+    from gmbench.methods import METHODS
+    from gmbench.problems import PROBLEMS
+
+    if what not in ("all", "problems", "methods"):
+        raise GmbenchError(f"unknown list {what!r} (use problems, methods or all)")
+    from tabulate import tabulate
+
+    yn = lambda b: "yes" if b else "no"  # noqa: E731
+    if what in ("all", "problems"):
+        groups: dict[str, list] = {}
+        for name, entry in PROBLEMS.items():
+            p, i = entry.properties, entry.info
+            mm = (yn(p.multimodal) + (f" (D>={p.multimodal_min_dim})" if p.multimodal_min_dim > 1 else "")) if p else ""
+            groups.setdefault(entry.family, []).append(
+                [name, i.get("F", ""), i.get("title", ""), i.get("bounds", ""), i.get("dims", ""),
+                 yn(p.continuous) if p else "", yn(p.differentiable) if p else "", mm,
+                 yn(p.global_min_defined) if p else "", yn(p.unique_minimizer) if p else ""])
+        headers = ["name", "F", "title", "native bounds", "dims", "continuous", "differentiable", "multimodal",
+                   "global min in R^D", "unique x*"]
+        titles = {"function": "Functions", "atoms": "Atomistic problems"}
+        for family, rows in groups.items():
+            out.print(f"{titles.get(family, family)} ({len(rows)})\n"
+                      + tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True) + "\n",
+                      markup=False, highlight=False, crop=False)
+    if what in ("all", "methods"):
+        rows = []
+        for name, cls in METHODS.items():
+            if name.startswith("_"):
+                continue
+            params = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+            rows.append([name, params])
+        for name, why in METHODS.planned.items():
+            rows.append([f"{name} (unavailable)", why])
+        out.print(f"\nMethods ({len(rows)})\n" + tabulate(rows, headers=["name", "parameters (defaults)"], tablefmt="simple"),
+                  markup=False, highlight=False, crop=False)
+
+
+@app.command()
+@_guard
+def show(
+    cell: str = typer.Argument(..., help="Cell key (or a unique prefix of it)."),
+    store: Path = STORE_OPT,
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+) -> None:
+    """Print one cell's configuration, result and anytime trace."""
+    from gmbench.store.sqlite import Store
+
+    st = Store(store, create=False)
+    row = st.find_cell(cell)
+    trace = list(st.trace(row["key"]))
+    row.pop("best_x", None)
+    if fmt == "json":
+        out.print_json(json.dumps({"cell": row, "trace": trace}, default=str))
+        return
+    if fmt != "table":
+        raise GmbenchError(f"unknown format {fmt!r} (use table or json)")
+    for k in ("key", "suite", "problem_config", "method_config", "seed", "budget", "device", "dtype", "status",
+              "error", "stop_reason", "final_energy", "final_dist", "final_dist_nearest", "min_dist",
+              "avg_err_per_dim", "n_energy", "n_grad", "wall_s", "harness_s", "overrun_s"):
+        out.print(f"{k:>18}: {row.get(k)}", highlight=False)
+    t = Table(title=f"trace ({len(trace)} candidates)")
+    names = ["t", "n_energy", "n_grad", "energy", "gap", "dist", "dist_nearest", "oob"]
+    for n in names + ["scalars"]:
+        t.add_column(n)
+    for r in trace:
+        t.add_row(*[("—" if r[n] is None else f"{r[n]:.6g}" if isinstance(r[n], float) else str(r[n])) for n in names],
+                  json.dumps(r["scalars"]))
+    out.print(t)
+
+
+@app.command()
+@_guard
+def perf(
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
+    quick: bool = typer.Option(False, "--quick", help="Tiny sizes (seconds; for tests and CI), not the issue's."),
+    figure: Optional[List[int]] = typer.Option(None, "--figure", help="Only these figures 1-5 (repeatable)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch intra-op threads (default: torch's)."),
+) -> None:
+    """Speed of gmbench's own kernels, each next to its reference in the same process: energy+gradient
+    throughput vs a bandwidth probe, Adam sweep vs torch.optim.Adam, batched FIRE vs ASE, neighbour-list
+    scaling, StriderNET vs the paper's Table 10, and the peak memory of each."""
+    from gmbench.core.env import resolve_device
+    from gmbench.bench.perf import check_json_path, render, run_perf
+
+    dev = resolve_device(device)
+    check_json_path(json_path)
+    if figure and any(k not in (1, 2, 3, 4, 5) for k in figure):
+        raise GmbenchError(f"unknown --figure {figure} (use 1 to 5)")
+    if threads is not None and threads < 1:
+        raise GmbenchError(f"bad --threads {threads}: must be at least 1")
+    res = run_perf(dev, quick=quick, only=figure, threads=threads,
+                   progress=lambda s: console.print(f"[dim]perf[/] {s}", highlight=False))
+    out.print(render(res), markup=False, highlight=False, crop=False)
+    if json_path is not None:
+        try:
+            json_path.write_text(json.dumps(res, indent=1))
+        except OSError as exc:
+            raise GmbenchError(f"cannot write --json {json_path}: {exc.strerror or exc}") from exc
+
+
+from gmbench.cli.stridernet import app as _stridernet_app  # noqa: E402
+
+app.add_typer(_stridernet_app, name="stridernet")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""Suites: YAML files mapped onto typed dataclasses and expanded into cells.
+
+Unknown keys, wrong types, unknown names and impossible dimensions are errors that name the file
+and line. A suite is found by path, or by name in the project's ``suites/`` folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gmbench import __version__
+from gmbench.core.blackbox import Budget
+from gmbench.core.errors import GmbenchError
+from gmbench.methods import METHODS, make_method
+from gmbench.problems import make_problem
+
+SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
+DTYPES = ("float32", "float64")
+
+
+class _Loader(yaml.SafeLoader):
+    """Keeps the line of every mapping so that validation errors can point at it."""
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> "LineDict":
+    loader.flatten_mapping(node)
+    d = LineDict()
+    d.line = node.start_mark.line + 1
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in d:
+            raise GmbenchError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+        d[key] = loader.construct_object(value_node, deep=True)
+        d.lines[key] = key_node.start_mark.line + 1
+    return d
+
+
+class LineDict(dict):
+    def __init__(self) -> None:
+        super().__init__()
+        self.line = 0
+        self.lines: dict[str, int] = {}
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    name: str
+    dim: int | None
+    bounds: tuple[float, float] | None
+    params: dict[str, Any]
+    budget: Budget | None = None
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    label: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Suite:
+    name: str
+    path: Path
+    description: str
+    device: str
+    dtype: str
+    seeds: list[int]
+    budget: Budget
+    problems: list[ProblemSpec]
+    methods: list[MethodSpec]
+
+
+@dataclass
+class Cell:
+    """One (problem × method × seed) run under one budget. ``key`` identifies it in the store."""
+
+    suite: str
+    problem: ProblemSpec
+    method: MethodSpec
+    seed: int
+    budget: Budget
+    device: str
+    dtype: str
+    available: bool = True
+    unavailable_reason: str = ""
+    problem_config: dict[str, Any] = field(default_factory=dict)
+    method_config: dict[str, Any] = field(default_factory=dict)
+    key: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.problem_config.get('name', self.problem.name)}-{self.problem.dim} | {self.method.label} | seed {self.seed}"
+
+
+def find_suite(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.is_file():
+            raise GmbenchError(f"suite file not found: {name_or_path}")
+        return p
+    cand = SUITES_DIR / f"{name_or_path}.yaml"
+    if cand.is_file():
+        return cand
+    known = sorted(q.stem for q in SUITES_DIR.glob("*.yaml")) if SUITES_DIR.is_dir() else []
+    from gmbench.core.errors import unknown_name
+
+    raise unknown_name("suite", name_or_path, known)
+
+
+def load_suite(name_or_path: str) -> Suite:
+    path = find_suite(name_or_path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise GmbenchError(f"cannot read suite {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except GmbenchError as exc:
+        raise GmbenchError(f"{path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise GmbenchError(f"{path}: malformed YAML: {where}{what}") from exc
+    return parse_suite(data, path)
+
+
+def _err(path: Path, d: Any, key: str | None, msg: str) -> GmbenchError:
+    line = None
+    if isinstance(d, LineDict):
+        line = d.lines.get(key, d.line) if key is not None else d.line
+    return GmbenchError(f"{path}" + (f", line {line}" if line else "") + f": {msg}")
+
+
+def _check_keys(path: Path, d: Any, allowed: set[str], what: str) -> None:
+    if not isinstance(d, dict):
+        raise _err(path, d, None, f"{what} must be a mapping, got {type(d).__name__}")
+    for k in d:
+        if k not in allowed:
+            import difflib
+
+            close = difflib.get_close_matches(str(k), sorted(allowed), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise _err(path, d, k, f"unknown key {k!r} in {what}{hint}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _budget(path: Path, d: Any, key: str, raw: Any) -> Budget:
+    _check_keys(path, raw, {"time_s", "evals"}, "budget")
+    t, n = raw.get("time_s"), raw.get("evals")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0):
+        raise _err(path, raw, "time_s", f"budget.time_s must be a positive number, got {t!r}")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n <= 0):
+        raise _err(path, raw, "evals", f"budget.evals must be a positive integer, got {n!r}")
+    if t is None and n is None:
+        raise _err(path, d, key, "a budget needs time_s and/or evals")
+    return Budget(float(t) if t is not None else None, n)
+
+
+def parse_suite(data: Any, path: Path) -> Suite:
+    if not isinstance(data, dict):
+        raise GmbenchError(f"{path}: a suite must be a YAML mapping")
+    _check_keys(path, data, {"name", "description", "device", "dtype", "seeds", "budget", "problems", "methods"}, "suite")
+    for req in ("budget", "problems", "methods"):
+        if req not in data:
+            raise _err(path, data, None, f"missing required key {req!r}")
+    dtype = data.get("dtype", "float32")
+    if dtype not in DTYPES:
+        raise _err(path, data, "dtype", f"dtype must be one of {DTYPES}, got {dtype!r}")
+    seeds_raw = data.get("seeds", 1)
+    if isinstance(seeds_raw, int) and not isinstance(seeds_raw, bool) and seeds_raw > 0:
+        seeds = list(range(seeds_raw))
+    elif isinstance(seeds_raw, list) and seeds_raw and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_raw):
+        seeds = list(seeds_raw)
+    else:
+        raise _err(path, data, "seeds", f"seeds must be a positive count or a list of non-negative integers, got {seeds_raw!r}")
+    budget = _budget(path, data, "budget", data["budget"])
+
+    problems = []
+    systems: list[str | None] = []
+    if not isinstance(data["problems"], list) or not data["problems"]:
+        raise _err(path, data, "problems", "problems must be a non-empty list")
+    for p in data["problems"]:
+        if isinstance(p, str):
+            p = {"name": p}
+        _check_keys(path, p, {"name", "dim", "bounds", "params", "budget"}, "problem")
+        if "name" not in p:
+            raise _err(path, p, None, "problem without a name")
+        bounds = p.get("bounds")
+        if bounds is not None:
+            if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)):
+                raise _err(path, p, "bounds", f"bounds must be [lo, hi], got {bounds!r}")
+            bounds = (float(bounds[0]), float(bounds[1]))
+        dim = p.get("dim")
+        if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int)):
+            raise _err(path, p, "dim", f"dim must be an integer, got {dim!r}")
+        params = p.get("params") or {}
+        if not isinstance(params, dict):
+            raise _err(path, p, "params", "params must be a mapping")
+        pb = _budget(path, p, "budget", p["budget"]) if "budget" in p else None
+        spec = ProblemSpec(str(p["name"]), dim, bounds, dict(params), pb)
+        try:  # resolve the name and validate dimension/bounds now, with the line
+            systems.append(make_problem(spec.name, dim=spec.dim, bounds=spec.bounds, **spec.params).config().get("system"))
+        except GmbenchError as exc:
+            raise _err(path, p, "name", str(exc)) from exc
+        problems.append(spec)
+
+    methods = []
+    if not isinstance(data["methods"], list) or not data["methods"]:
+        raise _err(path, data, "methods", "methods must be a non-empty list")
+    labels = set()
+    for m in data["methods"]:
+        if isinstance(m, str):
+            m = {"name": m}
+        _check_keys(path, m, {"name", "label", "params"}, "method")
+        if "name" not in m:
+            raise _err(path, m, None, "method without a name")
+        params = m.get("params") or {}
+        if not isinstance(params, dict):
+            raise _err(path, m, "params", "params must be a mapping")
+        try:
+            name = METHODS.canonical(str(m["name"]))
+            if not METHODS.is_planned(name):
+                for system in dict.fromkeys(systems):  # presets may depend on the system (e.g. "stridernet")
+                    make_method(name, params, system=system)
+        except GmbenchError as exc:
+            raise _err(path, m, "name", str(exc)) from exc
+        label = str(m.get("label", name))
+        if label in labels:
+            raise _err(path, m, "label", f"two methods with label {label!r}; give each a distinct label")
+        labels.add(label)
+        methods.append(MethodSpec(name, label, dict(params)))
+
+    device = data.get("device", "auto")
+    if not isinstance(device, str):
+        raise _err(path, data, "device", "device must be a string (auto, cpu, cuda, cuda:N)")
+    return Suite(str(data.get("name", path.stem)), path, str(data.get("description", "")), device, dtype, seeds, budget, problems, methods)
+
+
+def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[int] | None = None) -> list[Cell]:
+    """Cells in a stable order: problem-major, then method, then seed. ``device`` is resolved ('cpu', 'cuda:0')."""
+    cells = []
+    for p in suite.problems:
+        problem = make_problem(p.name, dim=p.dim, bounds=p.bounds, **p.params)
+        for m in suite.methods:
+            for seed in seeds if seeds is not None else suite.seeds:
+                b = budget or p.budget or suite.budget
+                cell = Cell(suite.name, p, m, seed, b, device, suite.dtype)
+                cell.problem_config = problem.config()
+                if METHODS.is_planned(m.name):
+                    cell.available = False
+                    cell.unavailable_reason = METHODS.planned[METHODS.canonical(m.name)]
+                    cell.method_config = {"name": m.name, "label": m.label, "params": m.params}
+                else:
+                    method = make_method(m.name, m.params, system=cell.problem_config.get("system"))
+                    cell.method_config = {"name": m.name, "label": m.label, "params": method.params()}
+                cell.key = cell_key(cell)
+                cells.append(cell)
+    return cells
+
+
+def cell_key(cell: Cell) -> str:
+    payload = {
+        "problem": cell.problem_config,
+        "method": {"name": cell.method_config["name"], "params": cell.method_config["params"]},
+        "seed": cell.seed,
+        "budget": cell.budget.as_dict(),
+        "dtype": cell.dtype,
+        "device": cell.device.split(":")[0],
+        "version": __version__,
+    }
+    blob = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]

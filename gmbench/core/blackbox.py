@@ -1,0 +1,198 @@
+"""The BlackBox: all a method ever gets.
+
+It carries the dimension, bounds, device, dtype, a seeded generator, the budget and answer-free
+energy/gradient evaluation with exact per-point counters. It holds no reference to the problem,
+its name or its answer (x*, f*, minimizer sets, reference structures): there is no attribute path
+from a BlackBox to the answer, and a test walks its object graph to keep it that way.
+
+Budgets bind through the BlackBox: an evaluation that would exceed the evaluation budget, or any
+evaluation after the wall-clock deadline, raises :class:`BudgetExhausted` (a ``BaseException``, so
+a method's ``except Exception`` cannot swallow it) before any work is done.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+import torch
+from torch import Tensor
+
+if TYPE_CHECKING:
+    from gmbench.problems.base import Structure
+
+
+class BudgetExhausted(BaseException):
+    """Raised when the method's budget is spent. The harness catches it; methods need not."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A wall-clock budget (seconds) and/or an evaluation budget (energy evaluations, per point).
+
+    Every gradient evaluation also evaluates the energy, so ``evals`` binds on energy evaluations;
+    gradient evaluations are counted separately and reported.
+    """
+
+    time_s: float | None = None
+    evals: int | None = None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {"time_s": self.time_s, "evals": self.evals}
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Clock:
+    """Method time: wall time since the cell started. Deadline checks read it without a device sync
+    (cheap); the final measurement synchronises CUDA first (see ``runner.execute``)."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self._start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+
+class BlackBox:
+    """What a method sees. Energies come back detached, shaped like the batch, in ``dtype``."""
+
+    __slots__ = (
+        "dim", "lower", "upper", "device", "dtype", "generator", "budget",
+        "n_energy", "n_grad", "_energy", "_energy_and_grad", "_sampler", "_clock", "_deadline", "structure", "_atom_energy",
+    )
+
+    def __init__(
+        self,
+        energy: Callable[[Tensor], Tensor],
+        dim: int,
+        lower: Tensor,
+        upper: Tensor,
+        device: torch.device,
+        dtype: torch.dtype,
+        generator: torch.Generator,
+        budget: Budget,
+        clock: Clock,
+        sampler: Callable[[int, torch.Generator], Tensor] | None = None,
+        structure: Structure | None = None,
+        atom_energy: Callable[[Tensor], Tensor] | None = None,
+        energy_and_grad: Callable[[Tensor], tuple[Tensor, Tensor]] | None = None,
+    ):
+        self._energy = energy
+        self._energy_and_grad = energy_and_grad
+        self.structure = structure
+        self._atom_energy = atom_energy
+        self._sampler = sampler
+        self.dim = dim
+        self.lower = lower.to(device=device, dtype=dtype)
+        self.upper = upper.to(device=device, dtype=dtype)
+        self.device = device
+        self.dtype = dtype
+        self.generator = generator
+        self.budget = budget
+        self.n_energy = 0
+        self.n_grad = 0
+        self._clock = clock
+        self._deadline = budget.time_s if budget.time_s is not None else math.inf
+
+    # ---- budget ---------------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        """Seconds of method time used so far."""
+        return self._clock.elapsed()
+
+    def time_left(self) -> float:
+        return self._deadline - self._clock.elapsed()
+
+    @property
+    def evals_left(self) -> float:
+        return math.inf if self.budget.evals is None else self.budget.evals - self.n_energy
+
+    def exhausted(self) -> bool:
+        return self.time_left() <= 0 or self.evals_left <= 0
+
+    def _charge(self, n: int, grad: bool) -> None:
+        if self._clock.elapsed() >= self._deadline:
+            raise BudgetExhausted("time")
+        if self.budget.evals is not None and self.n_energy + n > self.budget.evals:
+            raise BudgetExhausted("evals")
+        self.n_energy += n
+        if grad:
+            self.n_grad += n
+
+    # ---- evaluation -----------------------------------------------------------------------------
+    def _check(self, x: Tensor) -> int:
+        if x.shape[-1] != self.dim:
+            raise ValueError(f"expected points with last dimension {self.dim}, got shape {tuple(x.shape)}")
+        return int(x[..., 0].numel())
+
+    def energy(self, x: Tensor) -> Tensor:
+        """U(x) for a batch ``(..., D)``; counts one energy evaluation per point."""
+        self._charge(self._check(x), grad=False)
+        with torch.no_grad():
+            return self._energy(x.detach())
+
+    def energy_and_grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(U(x), ∇U(x)) for a batch; counts one energy and one gradient evaluation per point."""
+        self._charge(self._check(x), grad=True)
+        if self._energy_and_grad is not None:  # fused analytic path (same numbers, no autograd graph)
+            with torch.no_grad():
+                return self._energy_and_grad(x.detach())
+        with torch.enable_grad():
+            xr = x.detach().requires_grad_(True)
+            e = self._energy(xr)
+            (g,) = torch.autograd.grad(e.sum(), xr)
+        return e.detach(), g
+
+    def energy_graph(self, x: Tensor) -> Tensor:
+        """U(x) attached to the autograd graph of ``x`` (for methods that differentiate through the
+        energy, e.g. StriderNET's path-wise loss); counts one energy and one gradient evaluation per point."""
+        self._charge(self._check(x), grad=True)
+        with torch.enable_grad():
+            return self._energy(x)
+
+    def atom_energies(self, x: Tensor, graph: bool = False) -> Tensor:
+        """Per-atom energies ``(..., N)`` (they sum to U) of atomistic problems; counts one energy
+        evaluation per structure (and a gradient one with ``graph``, which keeps the autograd graph)."""
+        if self._atom_energy is None:
+            raise TypeError("this problem has no per-atom energies (not an atomistic problem)")
+        self._charge(self._check(x), grad=graph)
+        if graph:
+            with torch.enable_grad():
+                return self._atom_energy(x)
+        with torch.no_grad():
+            return self._atom_energy(x.detach())
+
+    def grad(self, x: Tensor) -> Tensor:
+        return self.energy_and_grad(x)[1]
+
+    # ---- sampling -------------------------------------------------------------------------------
+    def uniform(self, n: int) -> Tensor:
+        """n points uniform in the bounds, from the seeded generator."""
+        u = torch.rand((n, self.dim), generator=self.generator, device=self.device, dtype=self.dtype)
+        return self.lower + (self.upper - self.lower) * u
+
+    def starts(self, n: int) -> Tensor:
+        """n starting points from the problem's answer-free sampler (uniform for functions)."""
+        if self._sampler is None:
+            return self.uniform(n)
+        return self._sampler(n, self.generator).to(device=self.device, dtype=self.dtype)
+
+    @property
+    def periodic(self) -> bool:
+        return self.structure is not None and self.structure.box is not None
+
+    def clamp(self, x: Tensor) -> Tensor:
+        """Project onto the bounds; in a periodic box, wrap into it instead (the energy is periodic)."""
+        if self.periodic:
+            return self.lower + torch.remainder(x - self.lower, self.upper - self.lower)
+        return torch.maximum(torch.minimum(x, self.upper), self.lower)

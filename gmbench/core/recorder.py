@@ -1,0 +1,163 @@
+"""The harness side of a cell (like COCO's observer): the Inbox and the Recorder.
+
+A method reports candidates through the :class:`Inbox` (``report(x, **scalars)``), which holds no
+reference to the problem: it stamps each candidate with the method time and evaluation counters,
+charges the method one energy evaluation (so reporting is no free oracle) and keeps a float64 copy.
+After the method stops, the :class:`Recorder` evaluates every candidate's true energy (float64) and
+distances against the problem's answer, builds the anytime trace and picks the final prediction by
+lowest energy (the seed paper's selection rule; candidates outside the bounds only if none is inside).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from gmbench.core.blackbox import BlackBox
+from gmbench.problems.base import Problem
+
+OOB_TOL = 1e-9
+
+
+@dataclass
+class Candidate:
+    t: float
+    n_energy: int
+    n_grad: int
+    x: Tensor  # (D,) float64 cpu
+    scalars: dict[str, float]
+
+
+@dataclass
+class TraceRow:
+    t: float
+    n_energy: int
+    n_grad: int
+    energy: float
+    gap: float
+    dist: float | None
+    dist_nearest: float | None
+    oob: float
+    scalars: dict[str, float] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Inbox:
+    """The ``report`` callable handed to a method. Answer-free: it knows only the BlackBox."""
+
+    __slots__ = ("_bb", "candidates")
+
+    def __init__(self, bb: BlackBox):
+        self._bb = bb
+        self.candidates: list[Candidate] = []
+
+    def __call__(self, x: Tensor, **scalars: Any) -> None:
+        """Submit one candidate prediction ``x`` (D,) with optional method scalars (loss, lr, ...)."""
+        bb = self._bb
+        if x.numel() != bb.dim:
+            raise ValueError(f"report() takes one point of dimension {bb.dim}, got shape {tuple(x.shape)}")
+        bb._charge(1, grad=False)
+        t = bb.elapsed()
+        self.candidates.append(
+            Candidate(t, bb.n_energy, bb.n_grad, x.detach().reshape(-1).to("cpu", torch.float64).clone(),
+                      {k: _scalar(v) for k, v in scalars.items()})
+        )
+
+
+class Recorder:
+    def __init__(self, problem: Problem):
+        self._problem = problem
+        self.rows: list[TraceRow] = []
+        self.nearest_exact = True
+        self.best_x: Tensor | None = None
+
+    def assess(self, candidates: list[Candidate], chunk: int = 4096) -> None:
+        for k in range(0, len(candidates), chunk):
+            part = candidates[k:k + chunk]
+            for c, a in zip(part, self._problem.assess_batch(torch.stack([c.x for c in part]))):
+                self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, a.energy, a.gap, a.dist, a.dist_nearest, a.oob,
+                                          c.scalars, a.extra))
+                self.nearest_exact = self.nearest_exact and a.nearest_exact
+        best = self._best_index()
+        self.best_x = candidates[best].x if best is not None else None
+
+    def _best_index(self) -> int | None:
+        finite = [i for i, r in enumerate(self.rows) if math.isfinite(r.energy)]
+        if not finite:
+            return None
+        tol = OOB_TOL * max(1.0, float(self._problem.upper.abs().max()))
+        inside = [i for i in finite if self.rows[i].oob <= tol]
+        return min(inside or finite, key=lambda i: self.rows[i].energy)
+
+    def summary(self) -> dict[str, Any]:
+        best_i = self._best_index()
+        if best_i is None:
+            return {"n_candidates": len(self.rows)}
+        best = self.rows[best_i]
+        dim = self._problem.dim
+        dists = [r.dist for r in self.rows if r.dist is not None]
+        nears = [r.dist_nearest for r in self.rows if r.dist_nearest is not None]
+        return {
+            "n_candidates": len(self.rows),
+            "final_energy": best.energy,
+            "final_gap": best.gap,
+            "final_dist": best.dist,
+            "final_dist_nearest": best.dist_nearest,
+            "final_oob": best.oob,
+            "final_t": best.t,
+            "min_dist": min(dists) if dists else None,
+            "min_dist_nearest": min(nears) if nears else None,
+            "avg_err_per_dim": best.dist / math.sqrt(dim) if best.dist is not None else None,
+            "avg_err_per_dim_nearest": best.dist_nearest / math.sqrt(dim) if best.dist_nearest is not None else None,
+            "nearest_exact": self.nearest_exact,
+            **self._hit(),
+            **self._per_start(),
+            **self._training(),
+        }
+
+    def _training(self) -> dict[str, Any]:
+        """Training cost a method declares with its candidates (``train_wall_s``, ``train_evals``:
+        e.g. StriderNET's policy, trained before the cell or inside it), reported beside the cell's
+        own time and evaluations."""
+        out: dict[str, Any] = {}
+        for key in ("train_wall_s", "train_evals"):
+            vals = [r.scalars[key] for r in self.rows if key in r.scalars and math.isfinite(r.scalars[key])]
+            if vals:
+                out[key] = max(vals)
+        return out
+
+    def _hit(self) -> dict[str, Any]:
+        """Success (problems that define it: atoms with a reference energy, gap < 1e-4 eps) and the
+        method time and evaluations at the first successful candidate."""
+        flagged = [r for r in self.rows if "success" in r.extra]
+        if not flagged:
+            return {}
+        hits = [r for r in flagged if r.extra["success"] >= 1.0]
+        first = min(hits, key=lambda r: r.t) if hits else None
+        return {"success": bool(hits), "hit_t": first.t if first else None, "hit_evals": first.n_energy if first else None}
+
+    def _per_start(self) -> dict[str, Any]:
+        """Per starting structure (candidates reported with ``start=k``): each start's lowest energy;
+        their min and mean are StriderNET's Table 1 "Min" and "Mean"."""
+        per: dict[int, float] = {}
+        for r in self.rows:
+            k = r.scalars.get("start")
+            if k is None or not math.isfinite(r.energy):
+                continue
+            k = int(k)
+            per[k] = min(per.get(k, math.inf), r.energy)
+        if not per:
+            return {}
+        energies = [per[k] for k in sorted(per)]
+        return {"n_starts": len(energies), "starts_min_energy": min(energies),
+                "starts_mean_energy": sum(energies) / len(energies), "starts_energies": energies}
+
+
+def _scalar(v: Any) -> float:
+    if isinstance(v, Tensor):
+        return float(v.detach().float().mean())
+    return float(v)

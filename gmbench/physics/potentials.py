@@ -1,0 +1,538 @@
+"""Interatomic energies as plain callables of positions (jax-md style, in torch).
+
+Every energy here is a picklable callable object ``E(R)`` that maps positions ``(..., N, 3)`` to
+energies ``(...)``; it holds only potential parameters, species and its space (never an answer).
+It works in the dtype and on the device of ``R`` (float64 for every reported energy), and forces
+come from autograd (:func:`energy_and_forces`).
+
+Elementwise pair functions (:func:`lennard_jones`, :func:`mie`) take squared distances only, so no
+square root appears and, since the pair lists never contain ``i = j``, no ``1/0`` reaches the
+backward pass. Periodicity is a separate, composable :mod:`.space`.
+
+Systems (parameters from ``atoms.md`` and ``stridernet.md``):
+
+* :func:`lj_cluster_energy` - one-component LJ, open space, untruncated, eps = sigma = 1.
+* :func:`kob_andersen_energy` - KA 80:20 binary LJ, periodic (density 1.2), minimum image, cutoff
+  2.5 sigma_ab truncated and not shifted (reproduces StriderNET's numbers).
+* :func:`binary_lj_cluster_energy` - the action-functional paper's open-space binary cluster
+  (sigma_AB = sigma_BB = 1, eps_AB = 1.5, eps_BB = 0.62), untruncated.
+* :func:`stillinger_weber_energy` - SW silicon (metal units: eV, Angstrom), periodic.
+* :func:`csh_energy` - C-S-H colloidal gel, Mie 28-14, periodic 300 A box, real units (kcal/mol, A).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor
+
+from gmbench.physics.neighbors import VerletList, cell_list_possible, dense_pairs, padded_neighbors, pair_list
+from gmbench.physics.space import Free, Periodic
+
+# ---------------------------------------------------------------------------------------------
+# elementwise pair functions of r^2
+# ---------------------------------------------------------------------------------------------
+
+
+def lennard_jones(r2: Tensor, sigma2: Tensor | float, epsilon: Tensor | float) -> Tensor:
+    """4 eps [(sigma/r)^12 - (sigma/r)^6], from r^2 and sigma^2."""
+    s6 = (sigma2 / r2) ** 3
+    return 4.0 * epsilon * (s6 * s6 - s6)
+
+
+def lennard_jones_dr2(r2: Tensor, sigma2: Tensor | float, epsilon: Tensor | float) -> Tensor:
+    """d/d(r^2) of :func:`lennard_jones`: 4 eps (3 s6 - 6 s6^2) / r^2, s6 = (sigma^2 / r^2)^3."""
+    s6 = (sigma2 / r2) ** 3
+    return 4.0 * epsilon * (3.0 * s6 - 6.0 * s6 * s6) / r2
+
+
+def mie_prefactor(n: int, m: int) -> float:
+    return (n / (n - m)) * (n / m) ** (m / (n - m))
+
+
+def mie(r2: Tensor, sigma2: Tensor | float, epsilon: Tensor | float, n: int = 28, m: int = 14) -> Tensor:
+    """Mie n-m potential C eps [(sigma/r)^n - (sigma/r)^m]; C = 4 for n = 2m (28-14 is "LJ 28-14")."""
+    s = sigma2 / r2
+    if n % 2 == 0 and m % 2 == 0:
+        sn, sm = s ** (n // 2), s ** (m // 2)
+    else:
+        sn, sm = s ** (n / 2), s ** (m / 2)
+    return mie_prefactor(n, m) * epsilon * (sn - sm)
+
+
+def mie_dr2(r2: Tensor, sigma2: Tensor | float, epsilon: Tensor | float, n: int = 28, m: int = 14) -> Tensor:
+    """d/d(r^2) of :func:`mie`: C eps (m/2 s^(m/2) - n/2 s^(n/2)) / r^2, s = sigma^2 / r^2."""
+    s = sigma2 / r2
+    if n % 2 == 0 and m % 2 == 0:
+        sn, sm = s ** (n // 2), s ** (m // 2)
+    else:
+        sn, sm = s ** (n / 2), s ** (m / 2)
+    return mie_prefactor(n, m) * epsilon * (0.5 * m * sm - 0.5 * n * sn) / r2
+
+
+#: analytic derivatives d u / d(r^2) of the pair functions (forces without autograd)
+PAIR_DR2 = {lennard_jones: lennard_jones_dr2, mie: mie_dr2}
+
+
+# ---------------------------------------------------------------------------------------------
+# batched energy callables
+# ---------------------------------------------------------------------------------------------
+
+
+class BatchedEnergy(ABC):
+    """Shape handling shared by all energies: ``(..., N, 3) -> (...)``."""
+
+    n_atoms: int | None = None
+
+    def _flat(self, r: Tensor) -> tuple[Tensor, torch.Size]:
+        """Check ``r`` is (..., N, 3) with this energy's N; return it as (B, N, 3) and the lead shape."""
+        if r.dim() < 2 or r.shape[-1] != 3:
+            raise ValueError(f"positions must have shape (..., N, 3), got {tuple(r.shape)}")
+        if self.n_atoms is not None and r.shape[-2] != self.n_atoms:
+            raise ValueError(f"expected {self.n_atoms} atoms, got {r.shape[-2]}")
+        return r.reshape(-1, r.shape[-2], 3), r.shape[:-2]
+
+    def __call__(self, r: Tensor) -> Tensor:
+        flat, lead = self._flat(r)
+        return self._energy(flat).reshape(lead)
+
+    @abstractmethod
+    def _energy(self, r: Tensor) -> Tensor:
+        """(B, N, 3) -> (B,)"""
+
+    def _shaped_atom_energies(self, r: Tensor) -> Tensor:
+        """Shape handling for ``atom_energies``: ``(..., N, 3) -> (..., N)`` via ``_atom_energies``."""
+        flat, lead = self._flat(r)
+        return self._atom_energies(flat).reshape(*lead, flat.shape[1])
+
+
+def _as_matrix(v: float | Sequence[Sequence[float]] | None, n_species: int) -> Tensor | None:
+    if v is None:
+        return None
+    t = torch.as_tensor(v, dtype=torch.float64)
+    if t.dim() == 0:
+        t = t.expand(n_species, n_species).clone()
+    if t.shape != (n_species, n_species) or not torch.allclose(t, t.T):
+        raise ValueError(f"pair parameter must be a symmetric {n_species}x{n_species} matrix, got {v!r}")
+    return t
+
+
+def _pair_forces(d: Tensor, sig2: Tensor, eps: Tensor, rc2: Tensor | None, pair_fn, du_fn, kw: dict
+                 ) -> tuple[Tensor, Tensor, Tensor]:
+    """Pair energies summed over the last pair axis, pair forces on i from j, and the pair energies."""
+    r2 = (d * d).sum(-1)
+    u = pair_fn(r2, sig2, eps, **kw)
+    du = du_fn(r2, sig2, eps, **kw)
+    if rc2 is not None:
+        inside = r2 < rc2
+        u = torch.where(inside, u, torch.zeros_like(u))
+        du = torch.where(inside, du, torch.zeros_like(du))
+    return u.sum(-1), d * (-2.0 * du).unsqueeze(-1), u
+
+
+def _dense_pair_forces(r: Tensor, i: Tensor, j: Tensor, sig2: Tensor, eps: Tensor, rc2: Tensor | None, space,
+                       pair_fn, du_fn, kw: dict) -> tuple[Tensor, Tensor]:
+    """Energies (B,) and forces (B, N, 3) over the shared pairs (i, j) of every structure."""
+    d = space.displacement(r[:, i], r[:, j])  # (B, P, 3)
+    e, fij, _ = _pair_forces(d, sig2, eps, rc2, pair_fn, du_fn, kw)
+    return e, torch.zeros_like(r).index_add(1, i, fij).index_add(1, j, fij, alpha=-1.0)
+
+
+def compile_enabled() -> bool:
+    """``GMBENCH_COMPILE=1``: fuse hot kernels with torch.compile (first call per shape compiles, ~10 s
+    on a CPU; the eager path is the fallback and gives the same numbers to rounding)."""
+    import os
+
+    return os.environ.get("GMBENCH_COMPILE", "") not in ("", "0")
+
+
+_COMPILED: dict = {}
+
+
+def _compiled(fn: Callable) -> Callable:
+    if fn not in _COMPILED:
+        try:
+            _COMPILED[fn] = torch.compile(fn, dynamic=False)
+        except Exception:  # no compiler back-end here: eager
+            _COMPILED[fn] = fn
+    return _COMPILED[fn]
+
+
+class PairEnergy(BatchedEnergy):
+    """E = sum_{i<j} u(r_ij^2; sigma_ab, eps_ab) [r_ij < r_cut_ab]: truncated, not shifted.
+
+    ``species``: (N,) integer labels 0..S-1 (None: one species). ``sigma``, ``epsilon``, ``r_cut``:
+    scalars or symmetric S x S matrices (``r_cut=None``: untruncated). ``neighbor``: "dense" (all
+    pairs, minimum image if periodic), "cell" (cell list / Verlet list with ``skin``; periodic,
+    needs L >= 3 (r_cut + skin)), or "auto" (cell list when possible and N >= 256).
+    """
+
+    def __init__(
+        self,
+        space,
+        pair_fn: Callable[..., Tensor] = lennard_jones,
+        *,
+        sigma: float | Sequence[Sequence[float]] = 1.0,
+        epsilon: float | Sequence[Sequence[float]] = 1.0,
+        r_cut: float | Sequence[Sequence[float]] | None = None,
+        species: Sequence[int] | Tensor | None = None,
+        neighbor: str = "auto",
+        skin: float = 0.0,
+        pair_kwargs: dict | None = None,
+    ):
+        self.space = space
+        self.pair_fn = pair_fn
+        self.pair_kwargs = dict(pair_kwargs or {})
+        if species is not None:
+            species = torch.as_tensor(species, dtype=torch.long).reshape(-1)
+            self.n_species = int(species.max()) + 1
+            self.n_atoms = int(species.numel())
+        else:
+            self.n_species = 1
+        self.species = species
+        S = self.n_species
+        sig = _as_matrix(sigma, S)
+        self.sigma2 = sig * sig
+        self.epsilon = _as_matrix(epsilon, S)
+        rc = _as_matrix(r_cut, S)
+        self.r_cut = rc
+        self.rc2 = None if rc is None else rc * rc
+        if neighbor not in ("dense", "cell", "auto"):
+            raise ValueError(f"unknown neighbour method {neighbor!r}")
+        if neighbor == "cell" and (rc is None or not cell_list_possible(space, float(rc.max()) + skin)):
+            raise ValueError("a cell list needs a periodic box and a cutoff with L >= 3 (r_cut + skin)")
+        self.neighbor = neighbor
+        self.skin = float(skin)
+        self._verlet: VerletList | None = None
+        self._cache: dict = {}
+
+    # parameters in the dtype/device of the positions, per pair type t = s_i * S + s_j
+    def _params(self, like: Tensor) -> tuple:
+        key = (like.dtype, like.device)
+        if key not in self._cache:
+            f = lambda t: None if t is None else t.to(dtype=like.dtype, device=like.device).reshape(-1)  # noqa: E731
+            sp = None if self.species is None else self.species.to(like.device)
+            self._cache[key] = (f(self.sigma2), f(self.epsilon), f(self.rc2), sp)
+        return self._cache[key]
+
+    def uses_cell_list(self, n_atoms: int) -> bool:
+        if self.neighbor == "dense" or self.r_cut is None:
+            return False
+        if self.neighbor == "cell":
+            return True
+        return n_atoms >= 256 and cell_list_possible(self.space, float(self.r_cut.max()) + self.skin)
+
+    def _pair_terms(self, r2: Tensor, t: Tensor | None, like: Tensor) -> Tensor:
+        sig2, eps, rc2, _ = self._params(like)
+        if t is None:
+            e = self.pair_fn(r2, sig2[0], eps[0], **self.pair_kwargs)
+            if rc2 is not None:
+                e = torch.where(r2 < rc2[0], e, torch.zeros_like(e))
+        else:
+            e = self.pair_fn(r2, sig2[t], eps[t], **self.pair_kwargs)
+            if rc2 is not None:
+                e = torch.where(r2 < rc2[t], e, torch.zeros_like(e))
+        return e
+
+    def _terms(self, r: Tensor):
+        """Pair terms and their atoms: dense ``(B, P)`` with shared ``(i, j)`` of shape (P,), or
+        cell-list terms ``(P,)`` with flat indices into the ``B*N`` atoms and a ``batch`` index."""
+        B, N, _ = r.shape
+        sp = self._params(r)[3]
+        S = self.n_species
+        if not self.uses_cell_list(N):
+            i, j = dense_pairs(N, r.device)
+            d = self.space.displacement(r[:, i], r[:, j])  # (B, P, 3)
+            r2 = (d * d).sum(-1)
+            t = None if sp is None else sp[i] * S + sp[j]
+            return "dense", self._pair_terms(r2, t, r), i, j, None
+        if self._verlet is None:
+            self._verlet = VerletList(self.space, float(self.r_cut.max()), self.skin, method="cell")
+        pl = self._verlet.pairs(r)
+        rf = r.reshape(B * N, 3)
+        d = self.space.displacement(rf[pl.i], rf[pl.j])
+        r2 = (d * d).sum(-1)
+        t = None if sp is None else sp[pl.i % N] * S + sp[pl.j % N]
+        return "cell", self._pair_terms(r2, t, r), pl.i, pl.j, pl.batch
+
+    def energy_and_forces(self, r: Tensor) -> tuple[Tensor, Tensor] | None:
+        """Energies ``(...)`` and forces ``(..., N, 3)`` from the analytic pair derivative, in one pass
+        without autograd (the same pairs and cut-offs as the energy; agrees with autograd to rounding).
+        None when the pair function has no registered derivative (use autograd then)."""
+        du_fn = PAIR_DR2.get(self.pair_fn)
+        if du_fn is None:
+            return None
+        lead, N = r.shape[:-2], r.shape[-2]
+        r = r.detach().reshape(-1, N, 3)
+        B = r.shape[0]
+        sig2, eps, rc2, sp = self._params(r)
+        S = self.n_species
+        if not self.uses_cell_list(N):
+            i, j = dense_pairs(N, r.device)
+            k = 0 if sp is None else sp[i] * S + sp[j]
+            kernel = _compiled(_dense_pair_forces) if compile_enabled() else _dense_pair_forces
+            e, f = kernel(r, i, j, sig2[k], eps[k], None if rc2 is None else rc2[k], self.space, self.pair_fn,
+                          du_fn, self.pair_kwargs)
+            return e.reshape(lead), f.reshape(*lead, N, 3)
+        if self._verlet is None:
+            self._verlet = VerletList(self.space, float(self.r_cut.max()), self.skin, method="cell")
+        pl = self._verlet.pairs(r)
+        rf = r.reshape(B * N, 3)
+        d = self.space.displacement(rf[pl.i], rf[pl.j])  # (P, 3)
+        k = 0 if sp is None else sp[pl.i % N] * S + sp[pl.j % N]
+        _, fij, u = _pair_forces(d, sig2[k], eps[k], None if rc2 is None else rc2[k], self.pair_fn, du_fn,
+                                 self.pair_kwargs)
+        e = torch.zeros(B, dtype=r.dtype, device=r.device).index_add_(0, pl.batch, u)
+        f = torch.zeros(B * N, 3, dtype=r.dtype, device=r.device).index_add_(0, pl.i, fij).index_add_(
+            0, pl.j, fij, alpha=-1.0)
+        return e.reshape(lead), f.reshape(*lead, N, 3)
+
+    def _energy(self, r: Tensor) -> Tensor:
+        kind, e, _, _, batch = self._terms(r)
+        if kind == "dense":
+            return e.sum(-1)
+        return torch.zeros(r.shape[0], dtype=r.dtype, device=r.device).index_add(0, batch, e)
+
+    def atom_energies(self, r: Tensor) -> Tensor:
+        """Per-atom energies ``(..., N)``: half of every pair term to each of its two atoms, so they
+        sum exactly to the energy (dense and cell-list paths alike)."""
+        return self._shaped_atom_energies(r)
+
+    def _atom_energies(self, r: Tensor) -> Tensor:
+        B, N, _ = r.shape
+        kind, e, i, j, _ = self._terms(r)
+        h = 0.5 * e
+        if kind == "dense":
+            out = torch.zeros(B, N, dtype=h.dtype, device=h.device)
+            return out.index_add(1, i, h).index_add(1, j, h)
+        out = torch.zeros(B * N, dtype=h.dtype, device=h.device)
+        return out.index_add(0, i, h).index_add(0, j, h).reshape(B, N)
+
+    def __getstate__(self):  # caches do not travel
+        s = dict(self.__dict__)
+        s["_cache"], s["_verlet"] = {}, None
+        return s
+
+
+class StillingerWeber(BatchedEnergy):
+    """Stillinger-Weber silicon (one species), periodic or open.
+
+    E = sum_{i<j} phi2(r_ij) + sum_i sum_{j<k; j,k != i} phi3(r_ij, r_ik, theta_jik),
+    phi2 = A eps [B (sigma/r)^p - (sigma/r)^q] exp(sigma / (r - a sigma)),
+    phi3 = lambda eps (cos theta_jik - cos theta0)^2
+           * exp(gamma sigma / (r_ij - a sigma)) exp(gamma sigma / (r_ik - a sigma)),
+    all terms zero beyond r = a sigma. The three-body sum runs over a padded neighbour matrix
+    (atoms x max neighbours), vectorised over the pairs (j, k) of each atom's neighbours.
+    """
+
+    def __init__(
+        self,
+        space,
+        *,
+        epsilon: float = 2.1683,
+        sigma: float = 2.0951,
+        a: float = 1.80,
+        lam: float = 21.0,
+        gamma: float = 1.20,
+        cos0: float = -1.0 / 3.0,
+        A: float = 7.049556277,
+        B: float = 0.6022245584,
+        p: float = 4.0,
+        q: float = 0.0,
+        neighbor: str = "auto",
+        skin: float = 0.0,
+        n_atoms: int | None = None,
+    ):
+        self.space = space
+        self.params = dict(epsilon=epsilon, sigma=sigma, a=a, lam=lam, gamma=gamma, cos0=cos0, A=A, B=B, p=p, q=q)
+        self.r_cut = a * sigma
+        self.neighbor = neighbor
+        self.skin = float(skin)
+        self.n_atoms = n_atoms
+        self._verlet: VerletList | None = None
+
+    def _pairs(self, r: Tensor):
+        if self.skin > 0:
+            if self._verlet is None:
+                self._verlet = VerletList(self.space, self.r_cut, self.skin, method=self.neighbor)
+            return self._verlet.pairs(r)
+        return pair_list(r.detach(), self.space, self.r_cut, self.neighbor)
+
+    def atom_energies(self, r: Tensor) -> Tensor:
+        """Per-atom energies ``(..., N)``: each two-body term half to each atom, each three-body term
+        to its central atom i (the vertex of theta_jik); they sum exactly to the energy."""
+        return self._shaped_atom_energies(r)
+
+    def _energy(self, r: Tensor) -> Tensor:
+        return self._atom_energies(r).sum(-1)
+
+    def _atom_energies(self, r: Tensor) -> Tensor:
+        P = self.params
+        Bt, N, _ = r.shape
+        eps, sig, a = P["epsilon"], P["sigma"], P["a"]
+        rc = a * sig
+        pl = self._pairs(r)
+        src, dst = pl.directed()
+        nbr = padded_neighbors(src, dst, Bt * N)  # (BN, M)
+        valid = nbr >= 0
+        rf = r.reshape(Bt * N, 3)
+        d = self.space.displacement(rf[nbr.clamp(min=0)], rf[:, None, :])  # (BN, M, 3), i -> j
+        r2 = (d * d).sum(-1)
+        r2 = torch.where(valid, r2, torch.full_like(r2, 0.25 * rc * rc))
+        rr = torch.sqrt(r2)
+        inside = valid & (rr < rc)
+        rs = torch.where(inside, rr, torch.full_like(rr, 0.5 * rc))  # safe radius for masked slots
+        zero = torch.zeros_like(rs)
+        # two-body (each pair seen from both ends: half of it)
+        sr = sig / rs
+        phi2 = P["A"] * eps * (P["B"] * sr ** P["p"] - sr ** P["q"]) * torch.exp(sig / (rs - rc))
+        e2 = 0.5 * torch.where(inside, phi2, zero).sum(-1)
+        # three-body over neighbour pairs (j, k), j < k
+        g = torch.where(inside, torch.exp(P["gamma"] * sig / (rs - rc)), zero)  # (BN, M)
+        M = nbr.shape[1]
+        if M >= 2:
+            jj, kk = dense_pairs(M, r.device)
+            u = d / rs[..., None]
+            cos = (u[:, jj] * u[:, kk]).sum(-1)  # (BN, T)
+            e3 = (P["lam"] * eps * (cos - P["cos0"]) ** 2 * g[:, jj] * g[:, kk]).sum(-1)
+        else:
+            e3 = torch.zeros_like(e2)
+        return (e2 + e3).reshape(Bt, N)
+
+    def __getstate__(self):
+        s = dict(self.__dict__)
+        s["_verlet"] = None
+        return s
+
+
+# ---------------------------------------------------------------------------------------------
+# the systems
+# ---------------------------------------------------------------------------------------------
+
+# Kob-Andersen (stridernet.md §1.1): species 0 = A, 1 = B
+KA_SIGMA = [[1.0, 0.8], [0.8, 0.88]]
+KA_EPSILON = [[1.0, 1.5], [1.5, 0.5]]
+KA_CUTOFF_FACTOR = 2.5  # r_c = 2.5 sigma_ab (LAMMPS lj/cut 2.5 with per-pair cutoffs)
+KA_DENSITY = 1.2
+# the JAX training code's absolute cutoffs (for comparison only; they do not reproduce the paper)
+KA_JAX_CUTOFF = [[1.5, 1.25], [1.25, 2.0]]
+
+# action-functional binary cluster (atoms.md §3.1)
+BINARY_CLUSTER_SIGMA = [[1.0, 1.0], [1.0, 1.0]]
+BINARY_CLUSTER_EPSILON = [[1.0, 1.5], [1.5, 0.62]]
+
+# Stillinger-Weber Si (stridernet.md §1.2, LAMMPS Si.sw)
+SW_PARAMS = dict(epsilon=2.1683, sigma=2.0951, a=1.80, lam=21.0, gamma=1.20, cos0=-1.0 / 3.0,
+                 A=7.049556277, B=0.6022245584, p=4.0, q=0.0)
+SI_LATTICE = 5.431  # Angstrom, diamond cubic
+SI_MASS = 28.06  # g/mol
+
+# C-S-H (stridernet.md §1.3)
+CSH_PARAMS = dict(epsilon=2660.77425533, sigma=50.0, n=28, m=14, r_cut=150.0, box=300.0, n_atoms=152)
+
+
+def binary_species(n: int, frac_a: float = 0.8) -> Tensor:
+    """80:20 labels in StriderNET's order: (8 A, 2 B) repeated, then the remainder r = n mod 10 as
+    round(0.8 r) A then B. Gives exactly ``lj100_species.npy`` for n = 100 (B at 8, 9, 18, 19, ...)."""
+    if abs(frac_a - 0.8) > 1e-12:
+        n_a = int(math.floor(frac_a * n + 0.5))
+        return torch.cat([torch.zeros(n_a, dtype=torch.long), torch.ones(n - n_a, dtype=torch.long)])
+    block = torch.tensor([0] * 8 + [1] * 2, dtype=torch.long)
+    full = block.repeat(n // 10)
+    rem = n % 10
+    n_a = int(math.floor(0.8 * rem + 0.5))
+    tail = torch.tensor([0] * n_a + [1] * (rem - n_a), dtype=torch.long)
+    return torch.cat([full, tail])
+
+
+def ka_box(n: int, density: float = KA_DENSITY) -> float:
+    return (n / density) ** (1.0 / 3.0)
+
+
+def lj_cluster_energy(n_atoms: int | None = None) -> PairEnergy:
+    """One-component LJ cluster: open space, untruncated, eps = sigma = 1."""
+    e = PairEnergy(Free(), lennard_jones, sigma=1.0, epsilon=1.0, r_cut=None, neighbor="dense")
+    e.n_atoms = n_atoms
+    return e
+
+
+def kob_andersen_energy(
+    n: int = 100,
+    species: Sequence[int] | Tensor | None = None,
+    *,
+    density: float = KA_DENSITY,
+    cutoff: str = "2.5sigma",
+    neighbor: str = "auto",
+    skin: float = 0.0,
+) -> PairEnergy:
+    """Periodic KA 80:20 mixture at number density ``density`` (box L = (n/density)^(1/3)).
+
+    ``cutoff="2.5sigma"``: r_c = 2.5 sigma_ab (2.5/2.0/2.2), truncated, not shifted (StriderNET's
+    reported numbers); ``cutoff="jax"``: the JAX training code's 1.5/1.25/2.0 (not the paper's).
+    Small boxes (cutoff > L/2, e.g. n = 100) use a dense single-minimum-image sum, as the authors' code.
+    """
+    species = binary_species(n) if species is None else torch.as_tensor(species, dtype=torch.long)
+    if species.numel() != n:
+        raise ValueError(f"species has {species.numel()} entries, expected {n}")
+    if cutoff == "2.5sigma":
+        rc = (KA_CUTOFF_FACTOR * torch.tensor(KA_SIGMA, dtype=torch.float64)).tolist()
+    elif cutoff == "jax":
+        rc = KA_JAX_CUTOFF
+    else:
+        raise ValueError(f"unknown KA cutoff convention {cutoff!r} (2.5sigma, jax)")
+    return PairEnergy(
+        Periodic(ka_box(n, density)), lennard_jones, sigma=KA_SIGMA, epsilon=KA_EPSILON, r_cut=rc,
+        species=species, neighbor=neighbor, skin=skin,
+    )
+
+
+def binary_lj_cluster_energy(
+    n: int = 100, species: Sequence[int] | Tensor | None = None, *, eps_ab: float = 1.5, eps_bb: float = 0.62
+) -> PairEnergy:
+    """Open-space, untruncated 80:20 binary LJ cluster (sigma = 1 for all pairs)."""
+    species = binary_species(n) if species is None else torch.as_tensor(species, dtype=torch.long)
+    eps = [[1.0, eps_ab], [eps_ab, eps_bb]]
+    return PairEnergy(Free(), lennard_jones, sigma=BINARY_CLUSTER_SIGMA, epsilon=eps, r_cut=None,
+                      species=species, neighbor="dense")
+
+
+def diamond_silicon(cells: int = 2, a: float = SI_LATTICE) -> tuple[Tensor, float]:
+    """Diamond-cubic Si, ``cells``^3 conventional cells (8 atoms each): positions (8 cells^3, 3), box."""
+    basis = torch.tensor(
+        [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0],
+         [0.25, 0.25, 0.25], [0.25, 0.75, 0.75], [0.75, 0.25, 0.75], [0.75, 0.75, 0.25]],
+        dtype=torch.float64,
+    )
+    g = torch.arange(cells, dtype=torch.float64)
+    cell = torch.stack(torch.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 1, 3)
+    pos = ((cell + basis[None]) * a).reshape(-1, 3)
+    return pos, cells * a
+
+
+def stillinger_weber_energy(box: float = 2 * SI_LATTICE, n_atoms: int | None = 64, *, neighbor: str = "auto",
+                            skin: float = 0.0) -> StillingerWeber:
+    """SW silicon in a periodic cubic box (default 64 atoms, 2x2x2 cells of a = 5.431 A)."""
+    return StillingerWeber(Periodic(box), **SW_PARAMS, neighbor=neighbor, skin=skin, n_atoms=n_atoms)
+
+
+def csh_energy(box: float = CSH_PARAMS["box"], n_atoms: int | None = CSH_PARAMS["n_atoms"], *,
+               neighbor: str = "auto") -> PairEnergy:
+    """C-S-H grains: Mie 28-14 (= 4 eps[(s/r)^28 - (s/r)^14]), eps = 2660.77425533 kcal/mol,
+    sigma = 50 A, cutoff 150 A truncated and not shifted, periodic box (300 A), minimum image."""
+    p = CSH_PARAMS
+    e = PairEnergy(Periodic(box), mie, sigma=p["sigma"], epsilon=p["epsilon"], r_cut=p["r_cut"],
+                   neighbor=neighbor, pair_kwargs={"n": p["n"], "m": p["m"]})
+    e.n_atoms = n_atoms
+    return e
+
+
+def energy_and_forces(energy_fn: Callable[[Tensor], Tensor], r: Tensor) -> tuple[Tensor, Tensor]:
+    """Energies ``(...)`` and forces ``-dE/dR`` (same shape as ``r``), by autograd."""
+    with torch.enable_grad():
+        x = r.detach().requires_grad_(True)
+        e = energy_fn(x)
+        (g,) = torch.autograd.grad(e.sum(), x)
+    return e.detach(), -g

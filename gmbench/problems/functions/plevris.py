@@ -1,0 +1,570 @@
+"""The Plevris & Solorzano collection of 30 functions, plus the action-functional paper's Schaffer F7.
+
+V. Plevris and G. Solorzano, "A Collection of 30 Multidimensional Functions for Global Optimization
+Benchmarking", *Data* 7(4), 46 (2022). Implemented from the mathematics of the reference specification
+(``shared/reference/plevris30.md``), not from the authors' GPL code. No shifts, rotations or biases:
+f* = 0 for every function. Bounds are the collection's own (``functions.txt``), not the literature's.
+
+Every function maps ``(..., D) -> (...)``, reduces over the last axis, and works in float32 and float64
+on any device. Index weights and exponents are 1-based. Reproduces the authors' own 2-D surface data
+(``grids_2d_fullbox.npz``) to ~1e-11 absolute.
+
+Numerical choices (all mathematically identical to the collection's formulas):
+
+* **Weierstrass (F06)** is evaluated as ``sum_i sum_k 2 a^k sin^2(pi 3^k x_i)``. Because every ``3^k`` is
+  odd, ``cos(2 pi 3^k (x + 0.5)) = -cos(2 pi 3^k x)``, so this equals the collection's form, but the
+  phase is centred on the minimizer: f(0) = 0 and grad f(0) = 0 exactly in float32 and float64 (the
+  naive form gives ~7e-4 per gradient component at 0 in float64, and a wrong f(0) in float32), and the
+  terms are non-negative (no cancellation against ``n (2 - 2^-20)``). At generic points the
+  high-frequency terms carry the same rounding as the naive form (~1e-11 absolute in float64, far worse
+  in float32, spec §6.3); on the integer lattice away from 0, f ~ 1e-14 rather than exactly 0.
+* **Rastrigin (F10)** uses ``x^2 + 20 sin^2(pi x)`` per coordinate and **Ackley (F08)** uses
+  ``20 (1 - exp(.)) + (e - exp(.))``: no cancellation against ``10 n`` or ``20 + e``, so the value at and
+  near x* is accurate (exactly 0 at x*). **Schwefel (F21)** subtracts its constant per coordinate, which
+  makes f(c 1) = 0 exactly in float64 (the reference code gives -1.8e-12 at n = 30).
+* **Perm (F17)** builds ``j^i`` in floating point; where it would overflow the input dtype (float32 for
+  D >= 27) it computes in float64 and casts the result back (it is inf there anyway except near x*).
+  It materialises a (..., D, D) tensor: the function is O(D^2) per point, and D <= 143 (float64 overflow
+  of 143^143 is the limit), so this is bounded.
+* Overflow is not hidden: F03 (|x|^(n+1)), F17 and F25 (prod |x_i|) return inf at large n over much of
+  the box (spec §6.2). No log-space variants.
+
+Autodiff and subgradients. Every square root / fractional power / ``|.|^p`` whose argument can be 0 is
+guarded with the "double where" pattern: the root is taken of a safe substitute (1) where the argument is
+0, and the branch value (0) is selected afterwards, so backward never forms ``0 * inf``. Gradients are
+therefore finite everywhere, including x*. What they are at non-smooth points:
+
+* smooth functions with a removable singularity of the formula (F05 Drop-Wave at 0, F19 Expanded
+  Schaffer F6 at a zero pair, F21 Schwefel at x_i = 0): the true gradient (0 at those points);
+* kinks of ``|t|`` and the cone ``||x||`` contribute 0, the minimum-norm element of their
+  subdifferential (torch's ``sign(0) = 0`` for ``|t|``, the guard for ``||x||``): F04 at its roots, F07 at
+  x_i = 0 and sin x_i = -0.1, F08 and F26 at 0, F23 and F25 at x_i = 0, F27 at x_1 = 0; so the gradient
+  at x* of these is 0; ``max |x_i|`` (F24) splits the gradient equally among tied coordinates
+  (``amax``), 0 at x = 0;
+* infinite-slope points of fractional powers (F11 and F12 on their spheres, F18 / schaffer-f7-paper at a
+  zero pair, F27 at x_2 = ... = x_n = 0, F30 at x_i = 0): that term contributes 0, so the returned vector
+  is the gradient of the remaining smooth terms (at x* of F11/F12 this is exactly 0).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from gmbench.problems.base import Properties
+from gmbench.problems.functions.spec import FunctionSpec
+from gmbench.problems import register_function
+
+_PI = math.pi
+_TWO_PI = 2.0 * math.pi
+_E = math.e
+
+# ------------------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------------------
+
+
+def _idx(x: Tensor, start: int = 1) -> Tensor:
+    """1-based (or ``start``-based) index weights of the last axis, on x's device and dtype."""
+    d = x.shape[-1]
+    return torch.arange(start, d + start, device=x.device, dtype=x.dtype)
+
+
+def _safe(a: Tensor) -> tuple[Tensor, Tensor]:
+    """(mask a > 0, a with the non-positive entries replaced by 1): the first half of "double where"."""
+    pos = a > 0
+    return pos, torch.where(pos, a, 1.0)
+
+
+def _guarded_pow(a: Tensor, p: float) -> Tensor:
+    """a**p for a >= 0 with a finite (zero) gradient where a == 0."""
+    pos, safe = _safe(a)
+    return torch.where(pos, safe.pow(p), 0.0)
+
+
+def _sqnorm(x: Tensor) -> Tensor:
+    return (x * x).sum(-1)
+
+
+# ------------------------------------------------------------------------------------------------
+# the 30 functions
+# ------------------------------------------------------------------------------------------------
+
+
+def sphere(x: Tensor) -> Tensor:
+    """F01: sum x_i^2."""
+    return (x * x).sum(-1)
+
+
+def ellipsoid(x: Tensor) -> Tensor:
+    """F02: sum i x_i^2."""
+    return (x * x * _idx(x)).sum(-1)
+
+
+def sum_of_different_powers(x: Tensor) -> Tensor:
+    """F03: sum |x_i|^(i+1)."""
+    return x.abs().pow(_idx(x, 2)).sum(-1)
+
+
+def quintic(x: Tensor) -> Tensor:
+    """F04: sum |x^5 - 3x^4 + 4x^3 + 2x^2 - 10x - 4| (Horner)."""
+    p = x - 3.0
+    p = p * x + 4.0
+    p = p * x + 2.0
+    p = p * x - 10.0
+    p = p * x - 4.0
+    return p.abs().sum(-1)
+
+
+def drop_wave(x: Tensor) -> Tensor:
+    """F05: 1 - (1 + cos(12 ||x||)) / (0.5 ||x||^2 + 2)."""
+    rho = _sqnorm(x)
+    pos, safe = _safe(rho)
+    c = torch.where(pos, torch.cos(12.0 * safe.sqrt()), 1.0)
+    return 1.0 - (1.0 + c) / (0.5 * rho + 2.0)
+
+
+_W_A = 0.5
+_W_K = 21  # k = 0..20
+
+
+def weierstrass(x: Tensor) -> Tensor:
+    """F06: sum_i sum_k a^k cos(2 pi 3^k (x_i + 0.5)) + n (2 - 2^-20), as sum_i sum_k 2 a^k sin^2(pi 3^k x_i)."""
+    s = torch.sin(_PI * x)
+    acc = s * s
+    for k in range(1, _W_K):
+        s = torch.sin((_PI * 3.0**k) * x)
+        acc = torch.addcmul(acc, s, s, value=_W_A**k)
+    return 2.0 * acc.sum(-1)
+
+
+def alpine1(x: Tensor) -> Tensor:
+    """F07: sum |x_i sin x_i + 0.1 x_i|."""
+    return (x * torch.sin(x) + 0.1 * x).abs().sum(-1)
+
+
+def ackley(x: Tensor) -> Tensor:
+    """F08: -20 exp(-0.2 sqrt(mean x^2)) - exp(mean cos 2 pi x) + 20 + e."""
+    n = x.shape[-1]
+    r = _guarded_pow(_sqnorm(x) / n, 0.5)
+    c = torch.cos(_TWO_PI * x).sum(-1) / n
+    return -20.0 * torch.expm1(-0.2 * r) + (_E - torch.exp(c))
+
+
+def griewank(x: Tensor) -> Tensor:
+    """F09: sum x^2 / 4000 - prod cos(x_i / sqrt(i)) + 1."""
+    p = torch.cos(x / _idx(x).sqrt()).prod(-1)
+    return _sqnorm(x) / 4000.0 - p + 1.0
+
+
+def rastrigin(x: Tensor) -> Tensor:
+    """F10: 10 n + sum (x^2 - 10 cos 2 pi x), as sum (x^2 + 20 sin^2(pi x))."""
+    s = torch.sin(_PI * x)
+    return torch.addcmul(x * x, s, s, value=20.0).sum(-1)
+
+
+def happycat(x: Tensor) -> Tensor:
+    """F11: | ||x||^2 - n |^(1/4) + (0.5 ||x||^2 + sum x) / n + 0.5."""
+    n = x.shape[-1]
+    rho = _sqnorm(x)
+    root = _guarded_pow((rho - n).abs(), 0.25)
+    return root + (0.5 * rho + x.sum(-1)) / n + 0.5
+
+
+def hgbat(x: Tensor) -> Tensor:
+    """F12: | ||x||^4 - (sum x)^2 |^(1/2) + (0.5 ||x||^2 + sum x) / n + 0.5."""
+    n = x.shape[-1]
+    rho = _sqnorm(x)
+    s = x.sum(-1)
+    root = _guarded_pow((rho * rho - s * s).abs(), 0.5)
+    return root + (0.5 * rho + s) / n + 0.5
+
+
+def rosenbrock(x: Tensor) -> Tensor:
+    """F13: sum_{i<n} 100 (x_{i+1} - x_i^2)^2 + (x_i - 1)^2."""
+    a = x[..., :-1]
+    b = x[..., 1:] - a * a
+    c = a - 1.0
+    return (100.0 * b * b + c * c).sum(-1)
+
+
+def high_conditioned_elliptic(x: Tensor) -> Tensor:
+    """F14: sum (10^6)^((i-1)/(n-1)) x_i^2."""
+    n = x.shape[-1]
+    w = torch.pow(1e6, _idx(x, 0) / (n - 1))
+    return (x * x * w).sum(-1)
+
+
+def discus(x: Tensor) -> Tensor:
+    """F15: 10^6 x_1^2 + sum_{i>=2} x_i^2."""
+    x1 = x[..., 0]
+    return 1e6 * x1 * x1 + _sqnorm(x[..., 1:])
+
+
+def bent_cigar(x: Tensor) -> Tensor:
+    """F16: x_1^2 + 10^6 sum_{i>=2} x_i^2."""
+    x1 = x[..., 0]
+    return x1 * x1 + 1e6 * _sqnorm(x[..., 1:])
+
+
+_PERM_BETA = 0.5
+
+
+def perm(x: Tensor) -> Tensor:
+    """F17: sum_i [sum_j (j^i + beta)((x_j / j)^i - 1)]^2, beta = 0.5."""
+    n = x.shape[-1]
+    work = x
+    if x.dtype != torch.float64 and n * math.log(max(n, 1)) >= math.log(torch.finfo(x.dtype).max):
+        work = x.to(torch.float64)  # j^i overflows the input dtype: compute in float64, cast back
+    j = _idx(work)
+    i = j.unsqueeze(-1)  # (n, 1): row i, column j
+    coef = torch.pow(j, i) + _PERM_BETA  # (n, n)
+    y = (work / j).unsqueeze(-2).pow(i)  # (..., n, n): (x_j / j)^i
+    inner = ((y - 1.0) * coef).sum(-1)  # (..., n)
+    return (inner * inner).sum(-1).to(x.dtype)
+
+
+def _schaffer_f7_sum(x: Tensor) -> Tensor:
+    """S(x) = sum_{i<n} rho^(1/4) (1 + sin^2(50 rho^(1/10))), rho = x_i^2 + x_{i+1}^2."""
+    a = x[..., :-1]
+    b = x[..., 1:]
+    rho = a * a + b * b
+    pos, safe = _safe(rho)
+    s = safe.sqrt()
+    t = torch.sin(50.0 * s.pow(0.2))
+    term = torch.where(pos, s.sqrt() * (1.0 + t * t), 0.0)
+    return term.sum(-1)
+
+
+def schaffer_f7(x: Tensor) -> Tensor:
+    """F18: [S / (n - 1)]^2."""
+    v = _schaffer_f7_sum(x) / (x.shape[-1] - 1)
+    return v * v
+
+
+def schaffer_f7_paper(x: Tensor) -> Tensor:
+    """The action-functional paper's Schaffer F7: S / n (no outer square)."""
+    return _schaffer_f7_sum(x) / x.shape[-1]
+
+
+def expanded_schaffer_f6(x: Tensor) -> Tensor:
+    """F19: sum_{i<n} g(x_i, x_{i+1}) + g(x_n, x_1), g = 0.5 + (sin^2 sqrt(rho) - 0.5) / (1 + 0.001 rho)^2."""
+    y = torch.roll(x, -1, dims=-1)
+    rho = x * x + y * y
+    pos, safe = _safe(rho)
+    s = torch.sin(safe.sqrt())
+    s2 = torch.where(pos, s * s, 0.0)
+    d = 1.0 + 0.001 * rho
+    return (0.5 + (s2 - 0.5) / (d * d)).sum(-1)
+
+
+def rotated_hyper_ellipsoid(x: Tensor) -> Tensor:
+    """F20: sum_i sum_{j<=i} x_j^2 = sum (n + 1 - i) x_i^2."""
+    n = x.shape[-1]
+    w = torch.arange(n, 0, -1, device=x.device, dtype=x.dtype)
+    return (x * x * w).sum(-1)
+
+
+_SCHWEFEL_K = 418.9828872724337
+_SCHWEFEL_C = 420.968746359982025
+
+
+def schwefel(x: Tensor) -> Tensor:
+    """F21: 418.9828872724337 n - sum x_i sin(sqrt |x_i|) (constant subtracted per coordinate)."""
+    pos, safe = _safe(x.abs())
+    t = torch.where(pos, x * torch.sin(safe.sqrt()), 0.0)
+    return (_SCHWEFEL_K - t).sum(-1)
+
+
+def sum_of_different_powers_2(x: Tensor) -> Tensor:
+    """F22: sum |x_i|^(2 + 4 (i-1)/(n-1))."""
+    n = x.shape[-1]
+    e = _idx(x, 0) * 4.0 / (n - 1) + 2.0
+    return x.abs().pow(e).sum(-1)
+
+
+def xin_she_yang_1(x: Tensor) -> Tensor:
+    """F23: (sum |x_i|) exp(-sum sin(x_i^2))."""
+    return x.abs().sum(-1) * torch.exp(-torch.sin(x * x).sum(-1))
+
+
+def schwefel_2_21(x: Tensor) -> Tensor:
+    """F24: max |x_i|."""
+    return x.abs().amax(-1)
+
+
+def schwefel_2_22(x: Tensor) -> Tensor:
+    """F25: sum |x_i| + prod |x_i|."""
+    a = x.abs()
+    return a.sum(-1) + a.prod(-1)
+
+
+def salomon(x: Tensor) -> Tensor:
+    """F26: 1 - cos(2 pi ||x||) + 0.1 ||x||."""
+    r = _guarded_pow(_sqnorm(x), 0.5)
+    return 1.0 - torch.cos(_TWO_PI * r) + 0.1 * r
+
+
+def modified_ridge(x: Tensor) -> Tensor:
+    """F27: |x_1| + 2 (sum_{i>=2} x_i^2)^0.1."""
+    return x[..., 0].abs() + 2.0 * _guarded_pow(_sqnorm(x[..., 1:]), 0.1)
+
+
+def zakharov(x: Tensor) -> Tensor:
+    """F28: sum x^2 + s^2 + s^4, s = sum 0.5 i x_i."""
+    s = (x * _idx(x)).sum(-1) * 0.5
+    s2 = s * s
+    return _sqnorm(x) + s2 + s2 * s2
+
+
+def modified_xin_she_yang_3(x: Tensor) -> Tensor:
+    """F29: 10^4 [1 + (exp(-sum (x/15)^10) - 2 exp(-sum x^2)) prod cos^2 x]."""
+    e1 = torch.exp(-(x / 15.0).pow(10).sum(-1))
+    e2 = torch.exp(-_sqnorm(x))
+    p = torch.cos(x).prod(-1)
+    return 1e4 * (1.0 + (e1 - 2.0 * e2) * (p * p))
+
+
+def modified_xin_she_yang_5(x: Tensor) -> Tensor:
+    """F30: 10^4 [1 + (sum sin^2 x - exp(-sum x^2)) exp(-sum sin^2 sqrt|x|)]."""
+    s = torch.sin(x)
+    a = (s * s).sum(-1) - torch.exp(-_sqnorm(x))
+    pos, safe = _safe(x.abs())
+    t = torch.sin(safe.sqrt())
+    b = torch.where(pos, t * t, 0.0).sum(-1)
+    return 1e4 * (1.0 + a * torch.exp(-b))
+
+
+# ------------------------------------------------------------------------------------------------
+# analytic gradients of hot functions (the Adam sweep's fast path; autograd is the plain path and a
+# test checks that both agree). Same conventions as autograd at the guarded points.
+# ------------------------------------------------------------------------------------------------
+
+
+def sphere_grad(x: Tensor) -> Tensor:
+    return 2.0 * x
+
+
+def rastrigin_grad(x: Tensor) -> Tensor:
+    """d/dx (x^2 + 20 sin^2(pi x)) = 2x + 20 pi sin(2 pi x)."""
+    return torch.sin((2.0 * _PI) * x).mul_(20.0 * _PI).add_(x, alpha=2.0)
+
+
+def rosenbrock_grad(x: Tensor) -> Tensor:
+    a = x[..., :-1]
+    b = x[..., 1:] - a * a
+    g = torch.zeros_like(x)
+    g[..., 1:] = 200.0 * b
+    g[..., :-1] += (a - 1.0).mul_(2.0).addcmul_(a, b, value=-400.0)
+    return g
+
+
+def ackley_grad(x: Tensor) -> Tensor:
+    """4 exp(-0.2 r) x / (n r) + (2 pi / n) exp(mean cos 2 pi x) sin(2 pi x), r = sqrt(mean x^2); the
+    first term is 0 at r = 0 (the guard's subgradient, as autograd gives)."""
+    n = x.shape[-1]
+    r = _guarded_pow(_sqnorm(x) / n, 0.5)
+    c = torch.cos(_TWO_PI * x).sum(-1) / n
+    pos, safe = _safe(r)
+    k1 = torch.where(pos, 4.0 * torch.exp(-0.2 * r) / (n * safe), 0.0)
+    k2 = torch.exp(c) * (_TWO_PI / n)
+    return torch.sin(_TWO_PI * x).mul_(k2.unsqueeze(-1)).addcmul_(x, k1.unsqueeze(-1))
+
+
+# ------------------------------------------------------------------------------------------------
+# minimizer sets
+# ------------------------------------------------------------------------------------------------
+
+QUINTIC_R = -0.40262794118612379474  # real root of t^3 - 2t^2 + 4t + 2
+_ASIN01 = math.asin(0.1)
+
+
+def _quintic_roots(lo: float, hi: float) -> Tensor:
+    r = torch.tensor(sorted((-1.0, QUINTIC_R, 2.0)), dtype=torch.float64)
+    return r[(r >= lo) & (r <= hi)]
+
+
+def _alpine1_roots(lo: float, hi: float) -> Tensor:
+    """All zeros of t (sin t + 0.1) in [lo, hi]: 0, -asin 0.1 + 2 pi k, pi + asin 0.1 + 2 pi k."""
+    vals = [0.0] if lo <= 0.0 <= hi else []
+    for base in (-_ASIN01, _PI + _ASIN01):
+        k0 = math.ceil((lo - base) / _TWO_PI)
+        k1 = math.floor((hi - base) / _TWO_PI)
+        vals += [v for v in (base + _TWO_PI * k for k in range(k0 - 1, k1 + 2)) if lo <= v <= hi]
+    return torch.tensor(sorted(vals), dtype=torch.float64)
+
+
+def _integer_roots(lo: float, hi: float) -> Tensor:
+    """Weierstrass: every integer is a zero of each coordinate's term (period 1)."""
+    return torch.arange(math.ceil(lo), math.floor(hi) + 1, dtype=torch.float64)
+
+
+def _perm_x_star(dim: int) -> Tensor:
+    return torch.arange(1, dim + 1, dtype=torch.float64)
+
+
+# zeros of F17 for n = 3 (spec §4), refined to full double precision by Newton's method
+_PERM3_ZEROS = (
+    (1.0, 2.0, 3.0),
+    (1.6857975667505813409, 1.1348976469012142811, 3.0451556496408086891),
+    (1.4860263267926980097, 3.0678295774482591308, 1.2310058897148249188),
+    (1.0796695170650307359, 3.0392525940076907988, 1.7840828416224346265),
+)
+
+
+def _perm_known(dim: int) -> Tensor:
+    if dim == 2:
+        return torch.tensor([[1.0, 2.0], [23.0 / 13.0, 14.0 / 13.0]], dtype=torch.float64)
+    if dim == 3:
+        return torch.tensor(_PERM3_ZEROS, dtype=torch.float64)
+    return _perm_x_star(dim).unsqueeze(0)
+
+
+# ------------------------------------------------------------------------------------------------
+# registration
+# ------------------------------------------------------------------------------------------------
+
+_U = Properties(differentiable=True, multimodal=False)  # smooth, one local minimum, unique minimizer
+_HAPPY_NOTE = (
+    "analytically one local minimum for n >= 2, but local searchers stall on the non-differentiable "
+    "{sphere}, so it behaves multimodal in practice (the CEC suites list it as multimodal)"
+)
+
+
+def _reg(
+    name: str,
+    fnum: str | None,
+    f: Callable[[Tensor], Tensor],
+    bound: float,
+    props: Properties,
+    title: str,
+    formula: str,
+    **kw,
+) -> None:
+    register_function(FunctionSpec(name=name, fnum=fnum, f=f, bound=bound, properties=props, title=title,
+                                   formula=formula, **kw))
+
+
+_reg("sphere", "F01", sphere, 100.0, _U, "Sphere", "sum x_i^2", grad=sphere_grad)
+_reg("ellipsoid", "F02", ellipsoid, 100.0, _U, "Ellipsoid", "sum i x_i^2")
+_reg("sum-of-different-powers", "F03", sum_of_different_powers, 10.0, _U, "Sum of Different Powers",
+     "sum |x_i|^(i+1)")
+_reg("quintic", "F04", quintic, 20.0,
+     Properties(differentiable=False, multimodal=True, unique_minimizer=False, smooth_at_xstar=False,
+                note="3^n global minimizers {-1, r, 2}^n, r = -0.40262794118612379 (the authors' header says 2)"),
+     "Quintic", "sum |x_i^5 - 3x_i^4 + 4x_i^3 + 2x_i^2 - 10x_i - 4|",
+     x_star=-1.0, coord_roots=_quintic_roots)
+_reg("drop-wave", "F05", drop_wave, 5.12, Properties(multimodal=True), "Drop-Wave",
+     "1 - (1 + cos(12 ||x||)) / (0.5 ||x||^2 + 2)")
+_reg("weierstrass", "F06", weierstrass, 0.5,
+     Properties(multimodal=True, unique_minimizer=False,
+                note="unique minimizer 0 in the native box [-0.5, 0.5]^n; every integer vector is a global "
+                "minimizer in R^n (period 1)"),
+     "Weierstrass", "sum_i sum_{k=0}^{20} a^k cos(2 pi b^k (x_i + 0.5)) + n (2 - 2^-20), a = 0.5, b = 3",
+     coord_roots=_integer_roots)
+_reg("alpine1", "F07", alpine1, 10.0,
+     Properties(differentiable=False, multimodal=True, unique_minimizer=False, smooth_at_xstar=False,
+                note="8^n global minimizers in [-10, 10]^n, infinitely many in R^n (the authors' header says "
+                "unique)"),
+     "Alpine 1", "sum |x_i sin x_i + 0.1 x_i|", coord_roots=_alpine1_roots, aliases=("alpine 1",))
+_reg("ackley", "F08", ackley, 32.768,
+     Properties(differentiable=False, multimodal=True, smooth_at_xstar=False, note="non-differentiable at 0 only"),
+     "Ackley", "-20 exp(-0.2 sqrt(sum x_i^2 / n)) - exp(sum cos(2 pi x_i) / n) + 20 + e", grad=ackley_grad)
+_reg("griewank", "F09", griewank, 100.0, Properties(multimodal=True), "Griewank",
+     "sum x_i^2 / 4000 - prod cos(x_i / sqrt(i)) + 1")
+_reg("rastrigin", "F10", rastrigin, 5.12, Properties(multimodal=True), "Rastrigin",
+     "10 n + sum (x_i^2 - 10 cos(2 pi x_i))", grad=rastrigin_grad)
+_reg("happycat", "F11", happycat, 20.0,
+     Properties(differentiable=False, multimodal=False, smooth_at_xstar=False,
+                note=_HAPPY_NOTE.format(sphere="sphere ||x||^2 = n")),
+     "HappyCat", "| ||x||^2 - n |^(1/4) + (0.5 ||x||^2 + sum x_i) / n + 0.5", x_star=-1.0)
+_reg("hgbat", "F12", hgbat, 15.0,
+     Properties(differentiable=False, multimodal=False, smooth_at_xstar=False,
+                note=_HAPPY_NOTE.format(sphere="spheres ||x -+ 1/2||^2 = n/4")),
+     "HGBat", "| ||x||^4 - (sum x_i)^2 |^(1/2) + (0.5 ||x||^2 + sum x_i) / n + 0.5", x_star=-1.0)
+_reg("rosenbrock", "F13", rosenbrock, 10.0,
+     Properties(multimodal=True, multimodal_min_dim=4, note="one local minimum for n <= 3, two for n >= 4"),
+     "Rosenbrock", "sum_{i<n} 100 (x_{i+1} - x_i^2)^2 + (x_i - 1)^2", x_star=1.0, min_dim=2, grad=rosenbrock_grad)
+_reg("high-conditioned-elliptic", "F14", high_conditioned_elliptic, 100.0, _U, "High Conditioned Elliptic",
+     "sum (10^6)^((i-1)/(n-1)) x_i^2", min_dim=2)
+_reg("discus", "F15", discus, 100.0, _U, "Discus", "10^6 x_1^2 + sum_{i>=2} x_i^2")
+_reg("bent-cigar", "F16", bent_cigar, 100.0, _U, "Bent Cigar", "x_1^2 + 10^6 sum_{i>=2} x_i^2")
+_reg("perm", "F17", perm, 50.0,
+     Properties(multimodal=True, unique_minimizer=False,
+                note="minimizer set only partly known: n = 2 has (1, 2) and (23/13, 14/13), n = 3 at least four "
+                "zeros; the literature's 'unique x* = (1..n)' is wrong. Native box [-50, 50] holds x* only for "
+                "n <= 50 (use bounds [-n, n] beyond)"),
+     "Perm D, beta", "sum_i [sum_j (j^i + 0.5)((x_j / j)^i - 1)]^2",
+     x_star=_perm_x_star, max_dim=143,
+     max_dim_reason="j^i overflows float64 for n >= 144, so f(x*) would be NaN (inf * 0)",
+     known_minimizers=_perm_known, minimizers_exact=False)
+_reg("schaffer-f7", "F18", schaffer_f7, 100.0,
+     Properties(differentiable=False, multimodal=True, smooth_at_xstar=False,
+                note="non-differentiable where x_i = x_{i+1} = 0"),
+     "Schaffer F7", "[1/(n-1) sum_{i<n} sqrt(s_i) (1 + sin^2(50 s_i^0.2))]^2, s_i = sqrt(x_i^2 + x_{i+1}^2)",
+     min_dim=2)
+_reg("schaffer-f7-paper", None, schaffer_f7_paper, 100.0,
+     Properties(differentiable=False, multimodal=True, smooth_at_xstar=False,
+                note="the action-functional paper's variant of F18: V = S/n with no outer square; F18 = (n V/(n-1))^2"),
+     "Schaffer F7 (action-functional paper)",
+     "1/n sum_{i<n} sqrt(s_i) (1 + sin^2(50 s_i^0.2)), s_i = sqrt(x_i^2 + x_{i+1}^2)",
+     min_dim=2, aliases=("schaffer's f7",))
+_reg("expanded-schaffer-f6", "F19", expanded_schaffer_f6, 100.0, Properties(multimodal=True),
+     "Expanded Schaffer F6",
+     "sum_{i<n} g(x_i, x_{i+1}) + g(x_n, x_1), g(u, v) = 0.5 + (sin^2 sqrt(u^2+v^2) - 0.5) / (1 + 0.001(u^2+v^2))^2",
+     aliases=("expanded schaffer's f6",))
+_reg("rotated-hyper-ellipsoid", "F20", rotated_hyper_ellipsoid, 100.0, _U, "Rotated Hyper-ellipsoid",
+     "sum_i sum_{j<=i} x_j^2")
+_reg("schwefel", "F21", schwefel, 500.0,
+     Properties(multimodal=True, global_min_defined=False,
+                note="unbounded below in R^n: the minimum c 1 exists only within the native box [-500, 500]^n"),
+     "Schwefel", "418.9828872724337 n - sum x_i sin(sqrt|x_i|)", x_star=_SCHWEFEL_C, within_native_box=True)
+_reg("sum-of-different-powers-2", "F22", sum_of_different_powers_2, 10.0, _U, "Sum of Different Powers 2",
+     "sum |x_i|^(2 + 4 (i-1)/(n-1))", min_dim=2)
+_reg("xin-she-yang-1", "F23", xin_she_yang_1, 6.283185307,
+     Properties(differentiable=False, multimodal=True, smooth_at_xstar=False,
+                note="Jamil & Yang's / SciPy's 'Xin-She Yang 2'"),
+     "Xin-She Yang 1", "(sum |x_i|) exp(-sum sin(x_i^2))")
+_reg("schwefel-2.21", "F24", schwefel_2_21, 100.0,
+     Properties(differentiable=False, smooth_at_xstar=False), "Schwefel 2.21", "max |x_i|")
+_reg("schwefel-2.22", "F25", schwefel_2_22, 100.0,
+     Properties(differentiable=False, smooth_at_xstar=False), "Schwefel 2.22", "sum |x_i| + prod |x_i|")
+_reg("salomon", "F26", salomon, 20.0,
+     Properties(differentiable=False, multimodal=True, smooth_at_xstar=False, note="non-differentiable at 0 only"),
+     "Salomon", "1 - cos(2 pi ||x||) + 0.1 ||x||")
+_reg("modified-ridge", "F27", modified_ridge, 100.0,
+     Properties(differentiable=False, smooth_at_xstar=False), "Modified Ridge",
+     "|x_1| + 2 (sum_{i>=2} x_i^2)^0.1")
+_reg("zakharov", "F28", zakharov, 10.0, _U, "Zakharov",
+     "sum x_i^2 + (sum 0.5 i x_i)^2 + (sum 0.5 i x_i)^4")
+_reg("modified-xin-she-yang-3", "F29", modified_xin_she_yang_3, 20.0, Properties(multimodal=True),
+     "Modified Xin-She Yang 3", "10^4 [1 + (exp(-sum (x_i/15)^10) - 2 exp(-sum x_i^2)) prod cos^2 x_i]")
+_reg("modified-xin-she-yang-5", "F30", modified_xin_she_yang_5, 100.0,
+     Properties(differentiable=False, multimodal=True, smooth_at_xstar=False),
+     "Modified Xin-She Yang 5",
+     "10^4 [1 + (sum sin^2 x_i - exp(-sum x_i^2)) exp(-sum sin^2 sqrt|x_i|)]")
+
+#: registry name -> collection number (the 30 functions), plus the paper's variant (None)
+NAMES: dict[str, str | None] = {
+    "sphere": "F01", "ellipsoid": "F02", "sum-of-different-powers": "F03", "quintic": "F04",
+    "drop-wave": "F05", "weierstrass": "F06", "alpine1": "F07", "ackley": "F08", "griewank": "F09",
+    "rastrigin": "F10", "happycat": "F11", "hgbat": "F12", "rosenbrock": "F13",
+    "high-conditioned-elliptic": "F14", "discus": "F15", "bent-cigar": "F16", "perm": "F17",
+    "schaffer-f7": "F18", "expanded-schaffer-f6": "F19", "rotated-hyper-ellipsoid": "F20",
+    "schwefel": "F21", "sum-of-different-powers-2": "F22", "xin-she-yang-1": "F23",
+    "schwefel-2.21": "F24", "schwefel-2.22": "F25", "salomon": "F26", "modified-ridge": "F27",
+    "zakharov": "F28", "modified-xin-she-yang-3": "F29", "modified-xin-she-yang-5": "F30",
+    "schaffer-f7-paper": None,
+}
+
+#: the action-functional paper's 14 names (spec §10) -> registry name
+PAPER_NAMES: dict[str, str] = {
+    "drop-wave": "drop-wave", "alpine 1": "alpine1", "ackley": "ackley", "griewank": "griewank",
+    "rastrigin": "rastrigin", "happycat": "happycat", "hgbat": "hgbat", "rosenbrock": "rosenbrock",
+    "schaffer's f7": "schaffer-f7-paper", "expanded schaffer's f6": "expanded-schaffer-f6",
+    "salomon": "salomon", "xin-she yang 1": "xin-she-yang-1", "modified xin-she yang 3": "modified-xin-she-yang-3",
+    "modified xin-she yang 5": "modified-xin-she-yang-5",
+}

@@ -1,0 +1,272 @@
+"""Reports read only the store: the seed paper's Table 1/2 layout per problem, over seeds."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from gmbench.core.errors import GmbenchError
+from gmbench.store.sqlite import Store
+
+FORMATS = ("table", "markdown", "latex", "csv", "json")
+
+# (column title, store column) — the first three are the seed paper's Table 1/2 columns.
+METRICS = [
+    ("Min Dist From Global Min", "min_dist"),
+    ("Min Dist From Global Min For Min Energy", "final_dist"),
+    ("Avg Error Per Dim", "avg_err_per_dim"),
+    ("Dist To Nearest Global Min (Min Energy)", "final_dist_nearest"),
+    ("Energy", "final_energy"),
+    ("Evals", "n_energy"),
+    ("Wall s", "wall_s"),
+]
+
+
+# metrics read from each cell's summary (atomistic layouts)
+EXTRA_STATS = ("final_gap", "starts_min_energy", "starts_mean_energy", "n_starts", "hit_t", "hit_evals",
+               "train_wall_s", "train_evals")
+
+
+def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """One record per (suite, problem, method label): median/min/max of each metric over done seeds."""
+    records = []
+    if df.empty:
+        return records
+    df = df.copy()
+    df["problem_key"] = df.apply(_problem_key, axis=1)
+    for (suite, pkey), pdf in df.groupby(["slot_suite", "problem_key"], sort=False):
+        for label, mdf in pdf.groupby("slot_label", sort=False):
+            done = mdf[mdf["status"] == "done"]
+            rec: dict[str, Any] = {
+                "suite": suite,
+                "problem": pkey,
+                "method": label,
+                "seeds_done": int(len(done)),
+                "seeds_total": int(len(mdf)),
+                "failed": int((mdf["status"] == "failed").sum()),
+                "unavailable": next((u for u in mdf["unavailable"] if isinstance(u, str)), None),
+                "errors": sorted({e for e in mdf["error"] if isinstance(e, str)}),
+                "nearest_exact": bool(done["nearest_exact"].fillna(1).astype(int).all()) if len(done) else True,
+                "overrun_max_s": float(done["overrun_s"].max()) if len(done) else None,
+            }
+            for _, col in METRICS:
+                vals = pd.to_numeric(done[col], errors="coerce").dropna().to_numpy(dtype=float)
+                rec[col] = _stats(vals)
+            cfg = next((c for c in mdf["slot_problem_config"] if isinstance(c, str)), None)
+            rec["config"] = json.loads(cfg) if cfg else {}
+            summaries = [json.loads(x) for x in done["summary"] if isinstance(x, str)]
+            for col in EXTRA_STATS:
+                vals = np.array([float(d[col]) for d in summaries if d.get(col) is not None], dtype=float)
+                rec[col] = _stats(vals[np.isfinite(vals)])
+            flags = [bool(d["success"]) for d in summaries if "success" in d]
+            rec["successes"] = [sum(flags), len(flags)] if flags else None
+            records.append(rec)
+    return records
+
+
+def _problem_key(row: pd.Series) -> str:
+    cfg = row.get("slot_problem_config")
+    bounds = ""
+    if isinstance(cfg, str):
+        c = json.loads(cfg)
+        if "bounds" in c:
+            bounds = f" on [{c['bounds'][0]:g}, {c['bounds'][1]:g}]^D"
+    dim = row.get("slot_dim")
+    dim_s = f" (D={int(dim)})" if dim is not None and not (isinstance(dim, float) and math.isnan(dim)) else ""
+    return f"{row['slot_problem']}{dim_s}{bounds}"
+
+
+def _stats(vals: np.ndarray) -> dict[str, float] | None:
+    if vals.size == 0:
+        return None
+    return {"median": float(np.median(vals)), "min": float(vals.min()), "max": float(vals.max()), "n": int(vals.size)}
+
+
+def _fmt_num(v: float) -> str:
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if a >= 1e6 or a < 1e-3:
+        return f"{v:.3e}"
+    if a >= 100:
+        return f"{v:.2f}"
+    return f"{v:.4g}"
+
+
+def _fmt_cell(st: dict[str, float] | None, integer: bool = False, num=None) -> str:
+    if st is None:
+        return "—"
+    f = (lambda x: f"{int(round(x)):,}") if integer else (num or _fmt_num)
+    if st["n"] == 1 or st["min"] == st["max"]:
+        return f(st["median"])
+    return f"{f(st['median'])} [{f(st['min'])}, {f(st['max'])}]"
+
+
+def render(records: list[dict[str, Any]], fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
+    if fmt == "json":
+        return json.dumps(records, indent=2)
+    if fmt == "csv":
+        flat = []
+        for r in records:
+            stat_cols = [c for _, c in METRICS] + list(EXTRA_STATS)
+            base = {k: v for k, v in r.items() if k not in stat_cols and k not in ("errors", "config", "successes")}
+            base["errors"] = " | ".join(r["errors"])
+            base["successes"] = "" if not r.get("successes") else f"{r['successes'][0]}/{r['successes'][1]}"
+            for col in stat_cols:
+                st = r[col] or {}
+                for s in ("median", "min", "max"):
+                    base[f"{col}_{s}"] = st.get(s)
+            flat.append(base)
+        return pd.DataFrame(flat).to_csv(index=False)
+    tablefmt = {"table": "simple_outline", "markdown": "pipe", "latex": "latex_booktabs"}[fmt]
+    out = []
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["suite"], r["problem"]), []).append(r)
+    table1: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
+    for (suite, problem), rs in groups.items():
+        kind = layout(rs[0]["config"])
+        if kind == "energy":  # StriderNET Table 1: gathered per suite, printed after the loop
+            table1.setdefault(suite, []).append((problem, rs))
+            continue
+        if kind == "cluster":
+            out.append(_render_cluster(suite, problem, rs, fmt, tablefmt))
+            continue
+        rows = []
+        for r in rs:
+            if r["unavailable"]:
+                rows.append([r["method"], "unavailable: " + r["unavailable"]] + [""] * (len(METRICS) - 1) + ["0"])
+                continue
+            cells = []
+            for _, col in METRICS:
+                s = _fmt_cell(r[col], integer=col == "n_energy")
+                if col == "final_dist_nearest" and not r["nearest_exact"] and r[col] is not None:
+                    s = "≤ " + s
+                cells.append(s)
+            seeds = f"{r['seeds_done']}/{r['seeds_total']}"
+            if r["failed"]:
+                seeds += f" ({r['failed']} failed)"
+            rows.append([r["method"], *cells, seeds])
+        headers = ["Method", *[t for t, _ in METRICS], "Seeds"]
+        title = f"{problem} — suite {suite}"
+        body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+        out.append(("### " if fmt == "markdown" else "") + title + "\n\n" + body if fmt != "latex" else f"% {title}\n{body}")
+        errs = sorted({e for r in rs for e in r["errors"]})
+        if errs:
+            out.append("failures:\n" + "\n".join(f"  - {e}" for e in errs))
+    for suite, systems in table1.items():
+        out.append(_render_table1(suite, systems, fmt, tablefmt))
+    notes = (
+        "Distances are Euclidean in R^D. 'Min Dist ... For Min Energy' and the error per dimension describe the final\n"
+        "prediction (the lowest-energy candidate); Avg Error Per Dim = that distance / sqrt(D). With several seeds a cell\n"
+        "reads 'median [min, max]'. '≤' marks an upper bound (minimizer set only partly known).\n"
+        "Atomistic problems: clusters with a reference are scored by the energy gap E - E_ref, the RMSD to the reference\n"
+        "(after translation, rotation, reflection and permutation) and success (gap < 1e-4 eps); systems without a known\n"
+        "global minimum (periodic KA, SW, C-S-H) by energy only, Min and Mean over the starting structures (StriderNET\n"
+        "Table 1); a distance is not available there."
+    )
+    if fmt != "latex":
+        out.append(notes)
+    return "\n\n".join(out)
+
+
+def layout(cfg: dict[str, Any]) -> str:
+    """Which table a problem gets: "functions" (the seed paper's distances), "cluster" (atoms with a
+    reference energy: gap, RMSD, success, time to hit) or "energy" (atoms without a known global
+    minimum: StriderNET's Table 1, Min and Mean energy over starting structures)."""
+    if "n_atoms" not in cfg:
+        return "functions"
+    return "cluster" if cfg.get("f_star") is not None else "energy"
+
+
+def _seeds_cell(r: dict[str, Any]) -> str:
+    seeds = f"{r['seeds_done']}/{r['seeds_total']}"
+    return seeds + (f" ({r['failed']} failed)" if r["failed"] else "")
+
+
+def _titled(title: str, body: str, fmt: str) -> str:
+    if fmt == "latex":
+        return f"% {title}\n{body}"
+    return ("### " if fmt == "markdown" else "") + title + "\n\n" + body
+
+
+def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str) -> str:
+    rows = []
+    for r in rs:
+        if r["unavailable"]:
+            rows.append([r["method"], "unavailable: " + r["unavailable"], "", "", "", "", "", "", "0"])
+            continue
+        succ = r["successes"]
+        rows.append([
+            r["method"], _fmt_cell(r["final_energy"]), _fmt_cell(r["final_gap"]), _fmt_cell(r["final_dist"]),
+            f"{succ[0]}/{succ[1]}" if succ else "—", _fmt_cell(r["hit_t"]), _fmt_cell(r["hit_evals"], integer=True),
+            _fmt_cell(r["n_energy"], integer=True), _fmt_cell(r["wall_s"]), _seeds_cell(r),
+        ])
+    f_star = rs[0]["config"].get("f_star")
+    headers = ["Method", "Energy", "Gap E - E_ref", "RMSD to reference", "Success", "Time to hit s", "Evals to hit",
+               "Evals", "Wall s", "Seeds"]
+    body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+    return _titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt)
+
+
+def _cost(r: dict[str, Any] | None, t_col: str, n_col: str) -> str:
+    if r is None or r[t_col] is None:
+        return "—"
+    n = f" / {int(round(r[n_col]['median'])):,}" if r[n_col] is not None else ""
+    return f"{r[t_col]['median']:.1f}{n}"
+
+
+def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], fmt: str, tablefmt: str) -> str:
+    """Rows: system x (Min, Mean); columns: methods (StriderNET's Table 1)."""
+    methods: list[str] = []
+    for _, rs in systems:
+        for r in rs:
+            if r["method"] not in methods:
+                methods.append(r["method"])
+    rows = []
+    for problem, rs in systems:
+        by = {r["method"]: r for r in rs}
+        units = rs[0]["config"].get("units", "reduced LJ")
+        for label, col in (("Min", "starts_min_energy"), ("Mean", "starts_mean_energy")):
+            cells = []
+            for m in methods:
+                r = by.get(m)
+                if r is None:
+                    cells.append("")
+                elif r["unavailable"]:
+                    cells.append("unavailable")
+                else:
+                    st = r[col] if r[col] is not None else (r["final_energy"] if col == "starts_min_energy" else None)
+                    cells.append(_fmt_cell(st, num=lambda v: f"{v:.2f}"))  # energies in full, as the paper
+            rows.append([f"{problem} ({units})" if label == "Min" else "", label, *cells])
+        n = {r["method"]: r["n_starts"] for r in rs}
+        rows.append(["", "structures x seeds", *[
+            "" if n.get(m) is None else f"{int(n[m]['median'])} x {by[m]['seeds_done']}/{by[m]['seeds_total']}"
+            for m in methods]])
+        # cost: training declared by the method (e.g. a StriderNET policy) apart from the cell's own run
+        if any(by[m]["train_wall_s"] is not None for m in methods if m in by):
+            rows.append(["", "training s / evals", *[_cost(by.get(m), "train_wall_s", "train_evals") for m in methods]])
+        rows.append(["", "run s / evals", *[_cost(by.get(m), "wall_s", "n_energy") for m in methods]])
+    body = tabulate(rows, headers=["System", "Metric", *methods], tablefmt=tablefmt, disable_numparse=True)
+    title = (f"Energy after optimisation (StriderNET Table 1 layout; Min / Mean over starting structures; "
+             f"distance not available: no known global minimum) — suite {suite}")
+    return _titled(title, body, fmt)
+
+
+def report(store: Store, suite: str | None, fmt: str) -> str:
+    suites = [suite] if suite else store.suites()
+    if suite and suite not in store.suites():
+        raise GmbenchError(f"suite {suite!r} has no results in {store.path} (stored suites: {', '.join(store.suites()) or 'none'})")
+    if not suites:
+        raise GmbenchError(f"no results in {store.path} yet (run `gmbench run --suite quick`)")
+    records = []
+    for s in suites:
+        records += aggregate(store.cells_frame(s))
+    return render(records, fmt)

@@ -1,0 +1,187 @@
+"""Executes cells: builds the problem, the BlackBox and the method, enforces the budget, stores the result."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import signal
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+import torch
+
+from gmbench import __version__
+from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock, synchronize
+from gmbench.core.env import manifest
+from gmbench.methods import make_method
+from gmbench.problems import make_problem
+from gmbench.core.recorder import Inbox, Recorder
+from gmbench.store.sqlite import Store
+from gmbench.config.suite import Cell
+
+
+def grace_s(budget: Budget) -> float:
+    """How long past its time budget a method may run before it is stopped by force."""
+    return 1.0 + 0.02 * (budget.time_s or 0.0)
+
+
+@contextlib.contextmanager
+def hard_deadline(clock: Clock, limit: float | None) -> Iterator[None]:
+    """Raise BudgetExhausted('killed') in the main thread once method time passes ``limit``.
+
+    SIGALRM interrupts Python code between bytecodes (a long torch kernel finishes first).
+    """
+    usable = limit is not None and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def arm() -> None:
+        remaining = limit - clock.elapsed()
+        signal.setitimer(signal.ITIMER_REAL, max(remaining, 0.01))
+
+    def handler(signum: int, frame: Any) -> None:
+        if clock.elapsed() >= limit:
+            raise BudgetExhausted("killed")
+        arm()
+
+    old = signal.signal(signal.SIGALRM, handler)
+    arm()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@dataclass
+class CellResult:
+    row: dict[str, Any]
+    trace: list[tuple]
+
+
+def execute(cell: Cell) -> CellResult:
+    """Run one cell in this process and return its store row and trace."""
+    started = time.time()
+    device = torch.device(cell.device)
+    dtype = getattr(torch, cell.dtype)
+    problem = make_problem(cell.problem.name, dim=cell.problem.dim, bounds=cell.problem.bounds, **cell.problem.params)
+    method = make_method(cell.method.name, cell.method.params, system=problem.config().get("system"))
+    problem.prepare()  # answer-free set-up (starting-structure pools) before the method clock starts
+    torch.manual_seed(cell.seed)  # for methods that initialise networks from the global generator
+    generator = torch.Generator(device=device)
+    generator.manual_seed(cell.seed)
+    clock = Clock(device)
+    bb = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, device, dtype,
+                  generator, cell.budget, clock, problem.start_sampler(), problem.structure(),
+                  problem.atom_energy_fn(), problem.energy_and_grad_fn())
+    inbox = Inbox(bb)
+    status, error, stop = "done", None, "finished"
+    limit = cell.budget.time_s + grace_s(cell.budget) if cell.budget.time_s is not None else None
+    try:
+        with hard_deadline(clock, limit):
+            try:
+                method.run(bb, inbox)
+            except BudgetExhausted as exc:
+                stop = exc.reason
+    except BudgetExhausted as exc:  # the alarm fired between the inner handler and the context exit
+        stop = exc.reason
+    except Exception as exc:  # a failing method is a result, not a crash of the suite
+        status, stop = "failed", "error"
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
+        error = f"{type(exc).__name__}: {exc}{where}"
+    synchronize(device)
+    wall = clock.elapsed()
+    t0 = time.perf_counter()
+    rec = Recorder(problem)
+    rec.assess(inbox.candidates)
+    summary = rec.summary()
+    harness_s = time.perf_counter() - t0
+    if status == "done" and "final_energy" not in summary:
+        status = "failed"
+        error = "no candidate reported" if not rec.rows else "no candidate with a finite energy (NaN energies)"
+    overrun = max(0.0, wall - cell.budget.time_s) if cell.budget.time_s is not None else 0.0
+    row = {
+        "key": cell.key,
+        "suite": cell.suite,
+        "problem": cell.problem_config.get("name"),
+        "dim": cell.problem_config.get("dim"),
+        "problem_config": json.dumps(cell.problem_config, sort_keys=True),
+        "method": cell.method.name,
+        "label": cell.method.label,
+        "method_config": json.dumps(cell.method_config, sort_keys=True),
+        "seed": cell.seed,
+        "budget": json.dumps(cell.budget.as_dict()),
+        "device": cell.device,
+        "dtype": cell.dtype,
+        "version": __version__,
+        "status": status,
+        "error": error,
+        "stop_reason": stop,
+        "n_energy": bb.n_energy,
+        "n_grad": bb.n_grad,
+        "wall_s": wall,
+        "harness_s": harness_s,
+        "overrun_s": overrun,
+        "started": started,
+        "ended": time.time(),
+        "best_x": rec.best_x.numpy() if rec.best_x is not None else None,
+        "summary": json.dumps({k: v for k, v in summary.items()}, default=float),
+        **{k: v for k, v in summary.items() if k != "nearest_exact"},
+        "nearest_exact": int(summary.get("nearest_exact", True)),
+    }
+    trace = [(r.t, r.n_energy, r.n_grad, _f(r.energy), _f(r.gap), r.dist, r.dist_nearest, r.oob,
+              json.dumps(r.scalars)) for r in rec.rows]
+    return CellResult(row, trace)
+
+
+def _f(v: float) -> float | None:
+    return v if math.isfinite(v) else None
+
+
+def run_cells(
+    cells: list[Cell],
+    store: Store,
+    suite_name: str,
+    device: str,
+    retry_failed: bool = False,
+    on_event: Callable[[str, Cell, dict[str, Any] | None], None] | None = None,
+) -> dict[str, int]:
+    """Run every cell not already in the store. Events: 'skip', 'busy', 'unavailable', 'start', 'end'."""
+    emit = on_event or (lambda *a: None)
+    run_id = uuid.uuid4().hex[:12]
+    store.register_cells(cells)
+    store.begin_run(run_id, suite_name, manifest(device))
+    counts = {"done": 0, "failed": 0, "skipped": 0, "busy": 0, "unavailable": 0}
+    status = "interrupted"
+    try:
+        for cell in cells:
+            if not cell.available:
+                counts["unavailable"] += 1
+                emit("unavailable", cell, None)
+                continue
+            claim = store.claim(cell.key, retry_failed=retry_failed)
+            if claim != "ok":
+                counts["skipped" if claim == "done" else "busy"] += 1
+                emit("skip" if claim == "done" else "busy", cell, None)
+                continue
+            emit("start", cell, None)
+            try:
+                result = execute(cell)
+            except BaseException:
+                store.release(cell.key)
+                raise
+            result.row["run_id"] = run_id
+            store.save_cell(result.row, result.trace)
+            counts[result.row["status"] if result.row["status"] in counts else "failed"] += 1
+            emit("end", cell, result.row)
+        status = "finished"
+    finally:
+        store.end_run(run_id, status)
+    return counts

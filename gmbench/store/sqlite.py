@@ -1,0 +1,220 @@
+"""The results store: SQLite (WAL), one row per cell, traces in their own table, a manifest per run.
+
+Crash safety: a cell's row and its trace are written in one transaction when the cell ends, so a
+killed run (even ``kill -9``) leaves finished cells intact and no half-written cell; a rerun skips
+finished cells and redoes the rest. Several ``gmbench run`` processes may share one store: a cell is
+*claimed* (by pid and host) before it runs, so two processes do not run the same cell, and the insert
+is guarded by the primary key, so a cell is never stored twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from gmbench.core.errors import GmbenchError
+
+DEFAULT_STORE = Path("results") / "gmbench.sqlite"
+SCHEMA_VERSION = "2"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, suite TEXT, started REAL, ended REAL, status TEXT, manifest TEXT);
+CREATE TABLE IF NOT EXISTS cells (
+    key TEXT PRIMARY KEY, run_id TEXT, suite TEXT, problem TEXT, dim INTEGER, problem_config TEXT,
+    method TEXT, label TEXT, method_config TEXT, seed INTEGER, budget TEXT, device TEXT, dtype TEXT,
+    version TEXT, status TEXT, error TEXT, stop_reason TEXT,
+    final_energy REAL, final_gap REAL, final_dist REAL, final_dist_nearest REAL, nearest_exact INTEGER,
+    min_dist REAL, min_dist_nearest REAL, avg_err_per_dim REAL, avg_err_per_dim_nearest REAL,
+    final_oob REAL, final_t REAL, n_candidates INTEGER, n_energy INTEGER, n_grad INTEGER,
+    wall_s REAL, harness_s REAL, overrun_s REAL, started REAL, ended REAL, best_x BLOB, summary TEXT);
+CREATE TABLE IF NOT EXISTS traces (
+    key TEXT, idx INTEGER, t REAL, n_energy INTEGER, n_grad INTEGER, energy REAL, gap REAL,
+    dist REAL, dist_nearest REAL, oob REAL, scalars TEXT, PRIMARY KEY (key, idx));
+CREATE TABLE IF NOT EXISTS suite_cells (
+    suite TEXT, slot TEXT, key TEXT, problem TEXT, dim INTEGER, problem_config TEXT, label TEXT,
+    seed INTEGER, unavailable TEXT, updated REAL, PRIMARY KEY (suite, slot));
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER, host TEXT, since REAL);
+"""
+
+CELL_COLUMNS = [
+    "key", "run_id", "suite", "problem", "dim", "problem_config", "method", "label", "method_config",
+    "seed", "budget", "device", "dtype", "version", "status", "error", "stop_reason",
+    "final_energy", "final_gap", "final_dist", "final_dist_nearest", "nearest_exact",
+    "min_dist", "min_dist_nearest", "avg_err_per_dim", "avg_err_per_dim_nearest",
+    "final_oob", "final_t", "n_candidates", "n_energy", "n_grad",
+    "wall_s", "harness_s", "overrun_s", "started", "ended", "best_x", "summary",
+]
+
+
+def _alive(pid: int, host: str) -> bool:
+    if host != socket.gethostname():
+        return True  # cannot tell; assume the other machine's process is alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Store:
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE, create: bool = True):
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise GmbenchError(f"no results store at {self.path} (run `gmbench run` first, or pass --store)")
+        try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
+            self.db.execute("PRAGMA busy_timeout=60000")
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            with self.transaction():
+                for statement in SCHEMA.split(";"):  # not executescript(): it would commit mid-transaction
+                    if statement.strip():
+                        self.db.execute(statement)
+                row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                if row is None:
+                    self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                elif row[0] != SCHEMA_VERSION:
+                    raise GmbenchError(f"store {self.path} has schema {row[0]}, this gmbench needs {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise GmbenchError(f"cannot use results store {self.path}: {exc}") from exc
+        except OSError as exc:
+            raise GmbenchError(f"cannot create results store {self.path}: {exc.strerror or exc}") from exc
+
+    # ---- transactions -----------------------------------------------------------------------------
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection):
+            self.db = db
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.db.execute("BEGIN IMMEDIATE")
+            return self.db
+
+        def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def transaction(self) -> "Store._Tx":
+        return Store._Tx(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ---- runs -------------------------------------------------------------------------------------
+    def begin_run(self, run_id: str, suite: str, manifest: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?)", (run_id, suite, time.time(), None, "running", json.dumps(manifest)))
+
+    def end_run(self, run_id: str, status: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET ended=?, status=? WHERE run_id=?", (time.time(), status, run_id))
+
+    # ---- suites -----------------------------------------------------------------------------------
+    def register_cells(self, cells: list[Any]) -> None:
+        """Record which cell now fills each (suite, problem, method label, seed) slot."""
+        now = time.time()
+        with self.transaction() as db:
+            for c in cells:
+                pconf = json.dumps(c.problem_config, sort_keys=True)
+                slot = f"{pconf}|{c.method.label}|{c.seed}"
+                db.execute(
+                    "INSERT OR REPLACE INTO suite_cells VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (c.suite, slot, c.key, c.problem_config.get("name"), c.problem_config.get("dim"), pconf,
+                     c.method.label, c.seed, None if c.available else c.unavailable_reason, now),
+                )
+
+    # ---- claims -----------------------------------------------------------------------------------
+    def claim(self, key: str, retry_failed: bool = False) -> str:
+        """'done' if already stored, 'busy' if a live process runs it, else 'ok' (claimed by us)."""
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM cells WHERE key=?", (key,)).fetchone()
+            if row is not None and (row[0] == "done" or not retry_failed):
+                return "done"
+            c = db.execute("SELECT pid, host FROM claims WHERE key=?", (key,)).fetchone()
+            me = (os.getpid(), socket.gethostname())
+            if c is not None and tuple(c) != me and _alive(c[0], c[1]):
+                return "busy"
+            db.execute("INSERT OR REPLACE INTO claims VALUES (?,?,?,?)", (key, me[0], me[1], time.time()))
+            return "ok"
+
+    def release(self, key: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM claims WHERE key=? AND pid=? AND host=?", (key, os.getpid(), socket.gethostname()))
+
+    # ---- cells ------------------------------------------------------------------------------------
+    def save_cell(self, row: dict[str, Any], trace: list[tuple]) -> bool:
+        """Insert a finished (or failed) cell and its trace atomically; False if a done row existed."""
+        values = dict(row)
+        if values.get("best_x") is not None:
+            values["best_x"] = np.asarray(values["best_x"], dtype=np.float64).tobytes()
+        with self.transaction() as db:
+            old = db.execute("SELECT status FROM cells WHERE key=?", (values["key"],)).fetchone()
+            if old is not None:
+                if old[0] == "done":
+                    db.execute("DELETE FROM claims WHERE key=?", (values["key"],))
+                    return False
+                db.execute("DELETE FROM cells WHERE key=?", (values["key"],))
+                db.execute("DELETE FROM traces WHERE key=?", (values["key"],))
+            cols = ",".join(CELL_COLUMNS)
+            db.execute(f"INSERT INTO cells ({cols}) VALUES ({','.join('?' * len(CELL_COLUMNS))})",
+                       [values.get(c) for c in CELL_COLUMNS])
+            db.executemany("INSERT INTO traces VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           [(values["key"], i, *t) for i, t in enumerate(trace)])
+            db.execute("DELETE FROM claims WHERE key=?", (values["key"],))
+        return True
+
+    def status_of(self, key: str) -> str | None:
+        row = self.db.execute("SELECT status FROM cells WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def cells_frame(self, suite: str | None = None) -> "Any":
+        """Cells as a pandas DataFrame (with the suite slots, including not-run and unavailable ones)."""
+        import pandas as pd
+
+        q = (
+            "SELECT s.suite AS slot_suite, s.problem AS slot_problem, s.dim AS slot_dim, s.label AS slot_label, "
+            "s.seed AS slot_seed, s.problem_config AS slot_problem_config, s.unavailable, c.* "
+            "FROM suite_cells s LEFT JOIN cells c ON c.key = s.key"
+        )
+        args: tuple = ()
+        if suite is not None:
+            q += " WHERE s.suite = ?"
+            args = (suite,)
+        q += " ORDER BY s.rowid"
+        return pd.read_sql_query(q, self.db, params=args)
+
+    def suites(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT suite FROM suite_cells GROUP BY suite ORDER BY MAX(updated) DESC")]
+
+    def find_cell(self, prefix: str) -> dict[str, Any]:
+        rows = self.db.execute("SELECT * FROM cells WHERE key LIKE ?", (prefix + "%",)).fetchall()
+        if not rows:
+            raise GmbenchError(f"no cell with key {prefix!r} in {self.path}")
+        if len(rows) > 1:
+            raise GmbenchError(f"cell key {prefix!r} is ambiguous ({len(rows)} cells); give more characters")
+        names = [d[0] for d in self.db.execute("SELECT * FROM cells LIMIT 0").description]
+        return dict(zip(names, rows[0]))
+
+    def trace(self, key: str) -> Iterator[dict[str, Any]]:
+        cur = self.db.execute("SELECT * FROM traces WHERE key=? ORDER BY idx", (key,))
+        names = [d[0] for d in cur.description]
+        for r in cur:
+            d = dict(zip(names, r))
+            d["scalars"] = json.loads(d["scalars"]) if d["scalars"] else {}
+            yield d
+
+    def runs(self) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT * FROM runs ORDER BY started")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur]
