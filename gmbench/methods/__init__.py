@@ -1,16 +1,21 @@
-"""Method registry. Each method is one file; importing this package registers the built-in ones."""
+"""Method registry. Each method is one file: importing this package imports every module in it, and
+each module registers its methods with :func:`register_method`, so a new built-in method is one new
+file here (a user's own method is one ``.py`` file loaded with ``--plugin``)."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from gmbench.methods.base import METHODS, Method, make_method, register_method
 
-from gmbench.methods import action_functional
-from gmbench.methods import adam
-from gmbench.methods import adam_sweep
-from gmbench.methods import basin_hopping
-from gmbench.methods import fire
-from gmbench.methods import gd
-from gmbench.methods import random_search
-from gmbench.methods import stridernet  # noqa: E402,F401  (register the built-in methods)
+
+def _load_builtin() -> None:
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_builtin()
 
 __all__ = ["METHODS", "Method", "make_method", "register_method"]

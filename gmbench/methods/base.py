@@ -13,10 +13,11 @@ it) and calls ``report(x, **scalars)`` whenever it has a prediction of the globa
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from abc import ABC, abstractmethod
-import typing
 from typing import Any, Callable, ClassVar
 
+from gmbench.config.params import build, check
 from gmbench.core.blackbox import BlackBox
 from gmbench.core.errors import GmbenchError, unknown_name
 from gmbench.core.registry import Registry
@@ -24,8 +25,36 @@ from gmbench.core.registry import Registry
 Report = Callable[..., None]
 
 
+@dataclass(frozen=True)
+class Series:
+    """A per-iteration scalar a method reports (``report(x, name=value)``) and ``gmbench plot`` draws
+    over iterations: its axis label, whether that axis is logarithmic, the figure's title and file
+    name suffix (default: the scalar's name)."""
+
+    name: str
+    label: str
+    log: bool = False
+    title: str = ""
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class IterationPlot:
+    """What ``gmbench plot`` draws per iteration for a method (e.g. the seed paper's Figures 2-4):
+    the scalar numbering iterations, optionally the (scalar, value) marking warm-start reports (drawn
+    spread over [-1, 0]), and further scalars, one figure each."""
+
+    iteration: str = "iteration"
+    warm: tuple[str, float] | None = None
+    series: tuple[Series, ...] = ()
+
+
 class Method(ABC):
     name: ClassVar[str] = ""
+    #: extra cell summaries of the scalars this method reports, by name (see gmbench.core.summaries)
+    summaries: ClassVar[tuple[str, ...]] = ()
+    #: per-iteration figures of this method's scalars (None: only the anytime figure)
+    plots: ClassVar[IterationPlot | None] = None
 
     @abstractmethod
     def run(self, bb: BlackBox, report: Report) -> None:
@@ -59,12 +88,8 @@ def make_method(name: str, params: dict[str, Any] | None = None, system: str | N
     atomistic system and is resolved with ``system`` (the problem's ``config()["system"]``); the
     resolved name is what gets recorded."""
     cls = METHODS.get(name)
-    params = dict(params or {})
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    hints = typing.get_type_hints(cls)
-    for key in params:
-        if key not in fields:
-            raise unknown_name(f"parameter of method {cls.name!r}:", key, list(fields))
+    where = f"method {cls.name!r}"
+    params = check(cls, params, where)  # names and types of the explicit keys
     preset = params.get("preset")
     by_system: dict[str, dict[str, str]] = getattr(cls, "PRESET_BY_SYSTEM", {})
     if preset in by_system:
@@ -79,52 +104,4 @@ def make_method(name: str, params: dict[str, Any] | None = None, system: str | N
         if preset not in presets:
             raise unknown_name(f"preset of method {cls.name!r}:", str(preset), list(presets))
         params = {**presets[preset], **params}
-    try:
-        kwargs = {k: _coerce(v, hints[k], f"{cls.name}.{k}") for k, v in params.items()}
-        method = cls(**kwargs)
-    except GmbenchError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise GmbenchError(f"method {cls.name!r}: {exc}") from exc
-    return method
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    """Check a YAML value against a dataclass field's type hint (ints accepted for floats)."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for a in args:
-            if a is type(None):
-                continue
-            try:
-                return _coerce(value, a, where)
-            except GmbenchError as e:
-                errors.append(str(e))
-        raise GmbenchError(errors[0] if errors else f"{where}: bad value {value!r}")
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise GmbenchError(f"{where}: expected a list, got {value!r}")
-        inner = args[0] if args else Any
-        out = [_coerce(v, inner, where) for v in value]
-        return tuple(out) if origin is tuple else out
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise GmbenchError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise GmbenchError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise GmbenchError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if hint is str:
-        if not isinstance(value, str):
-            raise GmbenchError(f"{where}: expected a string, got {value!r}")
-        return value
-    return value
+    return build(cls, params, where)
