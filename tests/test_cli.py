@@ -180,7 +180,7 @@ def test_unwritable_or_corrupt_store_exits_2(tmp_path):
     junk.write_bytes(b"this is not a database" * 100)
     before = junk.read_bytes()
     res = cli("run", "--suite", "smoke", "--store", str(junk))
-    assert res.exit_code == 2 and "cannot use results store" in res.output
+    assert res.exit_code == 2 and "not a gmbench results store" in res.output
     assert junk.read_bytes() == before
 
 

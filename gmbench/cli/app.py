@@ -11,6 +11,7 @@ from typing import Any, Callable, List, Optional
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
 from rich.table import Table
 
 from gmbench.core.errors import GmbenchError
@@ -120,7 +121,7 @@ def run(
     if not cells:
         raise GmbenchError("the filters leave no cell to run")
     st = Store(store)
-    console.print(f"suite [bold]{s.name}[/]: {len(cells)} cells on {dev}, store {store}", highlight=False)
+    console.print(f"suite [bold]{escape(s.name)}[/]: {len(cells)} cells on {dev}, store {escape(str(store))}", highlight=False)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, disable=quiet)
     with progress:
@@ -128,7 +129,7 @@ def run(
 
         def on_event(kind: str, cell: Any, row: Optional[dict]) -> None:
             if kind == "start":
-                progress.update(task, description=f"{cell.label}")
+                progress.update(task, description=escape(cell.label))
                 return
             progress.advance(task)
             if quiet:
@@ -136,18 +137,18 @@ def run(
             if kind == "end" and row is not None:
                 if row["status"] == "done":
                     d = row.get("final_dist")
-                    msg = (f"[green]done[/] {cell.label}: E={row.get('final_energy'):.6g}"
+                    msg = (f"[green]done[/] {escape(cell.label)}: E={row.get('final_energy'):.6g}"
                            + (f" dist={d:.4g}" if d is not None else "")
                            + f" evals={row['n_energy']:,} {row['wall_s']:.1f}s ({row['stop_reason']})")
                 else:
-                    msg = f"[red]failed[/] {cell.label}: {row['error']}"
+                    msg = f"[red]failed[/] {escape(cell.label)}: {escape(str(row['error']))}"
                 progress.console.print(msg, highlight=False)
             elif kind == "skip":
-                progress.console.print(f"[dim]stored[/] {cell.label}", highlight=False)
+                progress.console.print(f"[dim]stored[/] {escape(cell.label)}", highlight=False)
             elif kind == "busy":
-                progress.console.print(f"[yellow]running elsewhere[/] {cell.label}", highlight=False)
+                progress.console.print(f"[yellow]running elsewhere[/] {escape(cell.label)}", highlight=False)
             elif kind == "unavailable":
-                progress.console.print(f"[yellow]unavailable[/] {cell.label}: {cell.unavailable_reason}", highlight=False)
+                progress.console.print(f"[yellow]unavailable[/] {escape(cell.label)}: {escape(cell.unavailable_reason)}", highlight=False)
 
         counts = run_cells(cells, st, s.name, dev, retry_failed=retry_failed, on_event=on_event)
     console.print(", ".join(f"{v} {k}" for k, v in counts.items() if v), highlight=False)
@@ -160,10 +161,16 @@ def report(
     store: Path = STORE_OPT,
     fmt: str = typer.Option("table", "--format", "-f", help="table, markdown, latex, csv or json."),
     filter_: bool = typer.Option(False, "--filter", help="Reprint the latest `gmbench filter` run's tables instead."),
+    cells: bool = typer.Option(False, "--cells", help="List the stored cells (key, problem, method, seed, status) "
+                               "instead; a key (or its first characters) is what `gmbench show` takes."),
 ) -> None:
     """Print the Table 1/2-style results (distance from the global minimum, error per dimension)."""
     from gmbench.report.tables import FORMATS, report as make_report
     from gmbench.store.sqlite import Store
+
+    if cells:
+        _print_cells(Store(store, create=False), suite, fmt)
+        return
 
     if filter_:
         from gmbench.studies.filter import load_latest, render
@@ -184,6 +191,41 @@ def report(
             name = suite
     text = make_report(Store(store, create=False), name, fmt)
     out.print(text, markup=False, highlight=False)
+
+
+def _print_cells(st: Any, suite: Optional[str], fmt: str) -> None:
+    """`report --cells`: one line per stored cell (a suite file is read for its name)."""
+    if suite:
+        from gmbench.config.suite import find_suite, load_suite
+
+        try:
+            suite = load_suite(str(find_suite(suite))).name
+        except GmbenchError:
+            pass
+    rows = st.cell_index(suite=suite)
+    if not rows:
+        raise GmbenchError(f"no stored cells{f' of suite {suite!r}' if suite else ''} in {st.path}")
+    if fmt == "json":
+        from gmbench.core.jsonout import dumps
+
+        out.print(dumps(rows, indent=2), markup=False, highlight=False, soft_wrap=True)
+        return
+    if fmt not in ("table", "csv"):
+        raise GmbenchError(f"report --cells prints table, csv or json, not {fmt!r}")
+    from tabulate import tabulate
+
+    table = [[r["key"], r["suite"], f"{r['problem']}-{r['dim']}", r["label"], r["seed"], r["status"]] for r in rows]
+    headers = ["key", "suite", "problem", "method", "seed", "status"]
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf).writerows([headers, *table])
+        text = buf.getvalue().rstrip("\n")
+    else:
+        text = tabulate(table, headers=headers, tablefmt="simple", disable_numparse=True)
+    out.print(text, markup=False, highlight=False, crop=False)
 
 
 @app.command("filter")
@@ -217,7 +259,7 @@ def filter_(
                       seeds=parse_seeds(seeds) if seeds else None, device=resolve_device(device),
                       step2_from=step2_from, until=until)
     res = run_filter(cfg, Store(store), console=console, quiet=quiet)
-    console.print(f"filter: {res.counts['run']} computed, {res.counts['stored']} reused from {store}", highlight=False)
+    console.print(f"filter: {res.counts['run']} computed, {res.counts['stored']} reused from {store}", markup=False, highlight=False)
     out.print(render(res), markup=False, highlight=False, crop=False)
 
 
@@ -296,33 +338,61 @@ def list_(
 @app.command()
 @_guard
 def show(
-    cell: str = typer.Argument(..., help="Cell key (or a unique prefix of it)."),
+    cell: Optional[str] = typer.Argument(None, help="Cell key (or a unique prefix of it); `gmbench report --cells` lists them."),
     store: Path = STORE_OPT,
     fmt: str = typer.Option("table", "--format", "-f", help="table or json"),
+    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Select the cell by suite name ..."),
+    problem: Optional[str] = typer.Option(None, "--problem", "-p", help="... problem (name or name-dim, e.g. sphere-10) ..."),
+    method: Optional[str] = typer.Option(None, "--method", "-m", help="... method label ..."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="... and seed (together they must select one cell)."),
 ) -> None:
-    """Print one cell's configuration, result and anytime trace."""
+    """Print one cell's configuration, result and anytime trace. Name the cell by its key, or by
+    --suite/--problem/--method/--seed (which must select exactly one stored cell)."""
     from gmbench.store.sqlite import Store
 
+    if fmt not in ("table", "json"):
+        raise GmbenchError(f"unknown format {fmt!r} (use table or json)")
+    selectors = {"suite": suite, "problem": problem, "method": method, "seed": seed}
+    if cell is None and all(v is None for v in selectors.values()):
+        raise GmbenchError("name a cell: its key (see `gmbench report --cells`) or --suite/--problem/--method/--seed")
     st = Store(store, create=False)
-    row = st.find_cell(cell)
+    if cell is not None:
+        row = st.find_cell(cell)
+        if any(v is not None and row.get("label" if k == "method" else k) != v and
+               not (k == "method" and row.get("method") == v) and
+               not (k == "problem" and f"{row.get('problem')}-{row.get('dim')}" == v)
+               for k, v in selectors.items()):
+            raise GmbenchError(f"cell {row['key']} does not match the given --suite/--problem/--method/--seed")
+    else:
+        hits = st.cell_index(**selectors)
+        given = ", ".join(f"--{k} {v}" for k, v in selectors.items() if v is not None)
+        if not hits:
+            raise GmbenchError(f"no stored cell matches {given} in {store} (list them: gmbench report --cells)")
+        if len(hits) > 1:
+            listed = "; ".join(f"{h['key']} ({h['problem']}-{h['dim']} | {h['label']} | seed {h['seed']})"
+                               for h in hits[:5])
+            more = f"; and {len(hits) - 5} more" if len(hits) > 5 else ""
+            raise GmbenchError(f"{len(hits)} cells match {given}: {listed}{more} (narrow it down, or give a key)")
+        row = st.find_cell(hits[0]["key"])
     trace = list(st.trace(row["key"]))
     row.pop("best_x", None)
     if fmt == "json":
-        out.print_json(json.dumps({"cell": row, "trace": trace}, default=str))
+        from gmbench.core.jsonout import dumps
+
+        out.print(dumps({"cell": row, "trace": trace}, default=str, indent=2),
+                  markup=False, highlight=False, soft_wrap=True)
         return
-    if fmt != "table":
-        raise GmbenchError(f"unknown format {fmt!r} (use table or json)")
     for k in ("key", "suite", "problem_config", "method_config", "seed", "budget", "device", "dtype", "status",
               "error", "stop_reason", "final_energy", "final_dist", "final_dist_nearest", "min_dist",
               "avg_err_per_dim", "n_energy", "n_grad", "wall_s", "harness_s", "overrun_s"):
-        out.print(f"{k:>18}: {row.get(k)}", highlight=False)
+        out.print(f"{k:>18}: {row.get(k)}", markup=False, highlight=False)
     t = Table(title=f"trace ({len(trace)} candidates)")
     names = ["t", "n_energy", "n_grad", "energy", "gap", "dist", "dist_nearest", "oob"]
     for n in names + ["scalars"]:
         t.add_column(n)
     for r in trace:
         t.add_row(*[("—" if r[n] is None else f"{r[n]:.6g}" if isinstance(r[n], float) else str(r[n])) for n in names],
-                  json.dumps(r["scalars"]))
+                  escape(json.dumps(r["scalars"])))
     out.print(t)
 
 

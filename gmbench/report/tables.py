@@ -111,7 +111,9 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
     if fmt not in FORMATS:
         raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
     if fmt == "json":
-        return json.dumps(records, indent=2)
+        from gmbench.core.jsonout import dumps
+
+        return dumps(records, indent=2, default=str)  # NaN -> null: valid JSON
     if fmt == "csv":
         flat = []
         for r in records:

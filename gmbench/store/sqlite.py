@@ -67,11 +67,85 @@ def _alive(pid: int, host: str) -> bool:
     return True
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def inspect_store(path: Path) -> str:
+    """What ``path`` is, without writing to it: 'absent', 'gmbench' (a store this code reads), or raise.
+
+    Refuses (GmbenchError) an empty file, a file that is not SQLite, another application's SQLite
+    database, and a store written by a newer gmbench (``meta.schema`` above :data:`SCHEMA_VERSION`).
+    The file is opened read-only (see :func:`connect_readonly`), so it stays byte-for-byte unchanged.
+    """
+    if not path.exists():
+        return "absent"
+    if not path.is_file():
+        raise GmbenchError(f"results store {path} is not a file")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise GmbenchError(f"cannot read results store {path}: {exc.strerror or exc}") from exc
+    if not head:
+        raise GmbenchError(f"{path} is an empty file, not a gmbench results store (remove it or pass another --store)")
+    if head != SQLITE_MAGIC:
+        raise GmbenchError(f"{path} is not a gmbench results store (not an SQLite database)")
+    db = connect_readonly(path)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() if "meta" in tables else None
+    except sqlite3.DatabaseError as exc:
+        raise GmbenchError(f"cannot read results store {path}: {exc}") from exc
+    finally:
+        db.close()
+    if row is None or not {"runs", "cells"} <= tables:
+        what = f"tables {', '.join(sorted(tables)[:5])}" if tables else "no tables"
+        raise GmbenchError(f"{path} is not a gmbench results store (an SQLite database with {what})")
+    try:
+        version = int(row[0])
+    except (TypeError, ValueError):
+        raise GmbenchError(f"{path} is not a gmbench results store (schema marker {row[0]!r})") from None
+    if version > int(SCHEMA_VERSION):
+        raise GmbenchError(f"results store {path} was written by a newer gmbench (schema {version}; this one "
+                           f"reads up to {SCHEMA_VERSION}): upgrade gmbench")
+    return "gmbench"
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    """Open an SQLite file without ever writing: ``mode=ro``, and ``immutable=1`` when no write-ahead
+    log is present (a store nobody is writing; also the only way to read a WAL-mode database in a
+    directory we may not write, since a read-only WAL reader otherwise creates the -shm/-wal files)."""
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    wal = Path(str(path) + "-wal")
+    if not wal.exists():
+        uri += "&immutable=1"
+    try:
+        db = sqlite3.connect(uri, uri=True, timeout=60, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise GmbenchError(f"cannot open results store {path} read-only: {exc}") from exc
+    return db
+
+
 class Store:
+    """The results store. ``create=True`` (``run``, ``filter``): open for writing, creating the file
+    and its tables if absent. ``create=False`` (``report``, ``show``, ``plot``, ``export``): open
+    read-only; nothing is created or written, and a read-only file in a read-only directory works."""
+
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE, create: bool = True):
         self.path = Path(path)
+        self.readonly = not create
         if not create and not self.path.is_file():
             raise GmbenchError(f"no results store at {self.path} (run `gmbench run` first, or pass --store)")
+        kind = inspect_store(self.path)
+        if not create:
+            self.db = connect_readonly(self.path)
+            return
+        where = self.path if kind != "absent" else self.path.parent
+        if (where.exists() or kind != "absent") and not os.access(where, os.W_OK):
+            raise GmbenchError(f"results store {self.path} is read-only (no write permission on {where}); "
+                               "pass --store with a writable path")
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +163,9 @@ class Store:
                 elif row[0] != SCHEMA_VERSION:
                     raise GmbenchError(f"store {self.path} has schema {row[0]}, this gmbench needs {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc):
+                raise GmbenchError(f"results store {self.path} is read-only ({exc}); "
+                                   "pass --store with a writable path") from exc
             raise GmbenchError(f"cannot use results store {self.path}: {exc}") from exc
         except OSError as exc:
             raise GmbenchError(f"cannot create results store {self.path}: {exc.strerror or exc}") from exc
@@ -205,6 +282,28 @@ class Store:
             raise GmbenchError(f"cell key {prefix!r} is ambiguous ({len(rows)} cells); give more characters")
         names = [d[0] for d in self.db.execute("SELECT * FROM cells LIMIT 0").description]
         return dict(zip(names, rows[0]))
+
+    def cell_index(self, suite: str | None = None, problem: str | None = None, method: str | None = None,
+                   seed: int | None = None) -> list[dict[str, Any]]:
+        """Stored cells (key, suite, problem, dim, method label, seed, status), optionally filtered; the
+        problem matches its name or name-dim (``sphere`` or ``sphere-10``), the method its label or name."""
+        q = "SELECT key, suite, problem, dim, label, method, seed, status FROM cells WHERE 1=1"
+        args: list[Any] = []
+        if suite is not None:
+            q += " AND suite = ?"
+            args.append(suite)
+        if problem is not None:
+            q += " AND (problem = ? OR problem || '-' || dim = ?)"
+            args += [problem, problem]
+        if method is not None:
+            q += " AND (label = ? OR method = ?)"
+            args += [method, method]
+        if seed is not None:
+            q += " AND seed = ?"
+            args.append(seed)
+        cur = self.db.execute(q + " ORDER BY suite, problem, dim, label, seed", args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur]
 
     def trace(self, key: str) -> Iterator[dict[str, Any]]:
         cur = self.db.execute("SELECT * FROM traces WHERE key=? ORDER BY idx", (key,))

@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sqlite3
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -361,6 +362,8 @@ class FilterStore:
 
     def __init__(self, store: Any):
         self.store = store
+        if getattr(store, "readonly", False):  # `report --filter` reads; a store without filter runs has no tables
+            return
         with store.transaction() as db:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -390,8 +393,11 @@ class FilterStore:
                        (time.time(), json.dumps(config), run_id))
 
     def latest(self) -> dict[str, Any] | None:
-        row = self.store.db.execute(
-            "SELECT config FROM filter_invocations WHERE ended IS NOT NULL ORDER BY ended DESC LIMIT 1").fetchone()
+        try:
+            row = self.store.db.execute(
+                "SELECT config FROM filter_invocations WHERE ended IS NOT NULL ORDER BY ended DESC LIMIT 1").fetchone()
+        except sqlite3.OperationalError:  # no filter tables yet (a store opened read-only)
+            return None
         return json.loads(row[0]) if row else None
 
 

@@ -1,0 +1,177 @@
+"""Hostile input and hostile environments: every bad input is one `error:` line with exit status 2 and
+no traceback; reading commands never write; resources are checked before they are allocated; signals
+and crashing plugins are visible; cells are addressable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gmbench.cli.app import app
+
+runner = CliRunner()
+
+
+def cli(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def one_error(res, *needles: str) -> str:
+    """Exit 2, exactly one `error:` line, no traceback; returns the line."""
+    text = res.output
+    assert res.exit_code == 2, (res.exit_code, text, res.exception)
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:")]
+    assert len(errors) == 1 and len(lines) == 1, text
+    assert "Traceback" not in text
+    for n in needles:
+        assert n in errors[0], (n, errors[0])
+    return errors[0]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+SUITE = """
+name: tiny
+device: cpu
+seeds: 2
+budget: {evals: 40}
+problems:
+  - {name: sphere, dim: 2}
+methods:
+  - name: random-search
+    params: {batch_size: 8}
+"""
+
+
+def make_store(path: Path, suite_text: str = SUITE) -> Path:
+    """A store made through the current API (what `gmbench run` writes)."""
+    from gmbench.config.suite import expand, load_suite
+    from gmbench.run.execute import run_cells
+    from gmbench.store.sqlite import Store
+
+    suite = path.parent / f"{path.stem}-suite.yaml"
+    suite.write_text(suite_text)
+    s = load_suite(str(suite))
+    st = Store(path)
+    run_cells(expand(s, "cpu"), st, s.name, "cpu")
+    st.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return make_store(tmp_path_factory.mktemp("hostile") / "s.sqlite")
+
+
+def copy_store(src: Path, dst_dir: Path) -> Path:
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    dst = dst_dir / "s.sqlite"
+    dst.write_bytes(src.read_bytes())
+    return dst
+
+
+# ---- read-only means read-only ------------------------------------------------------------------
+
+
+def test_reading_commands_write_nothing(store, tmp_path):
+    st = copy_store(store, tmp_path / "ro")
+    before, files = digest(st), sorted(os.listdir(st.parent))
+    db = sqlite3.connect(st)
+    key = db.execute("SELECT key FROM cells LIMIT 1").fetchone()[0]
+    db.close()
+    for args in (["report", "--store", st], ["report", "--store", st, "--cells"],
+                 ["show", key[:8], "--store", st], ["show", key, "--store", st, "--format", "json"],
+                 ["plot", "--suite", "tiny", "--store", st, "--out", tmp_path / "plots"]):
+        res = cli(*args)
+        assert res.exit_code == 0, (args, res.output)
+    assert digest(st) == before
+    assert sorted(os.listdir(st.parent)) == files  # no -wal/-shm/journal left beside it
+    res = cli("report", "--store", st, "--filter")  # no filter tables: an error, and still no table created
+    one_error(res, "no filter run")
+    assert digest(st) == before
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root ignores file permissions")
+def test_read_only_directory(store, tmp_path):
+    st = copy_store(store, tmp_path / "archive")
+    os.chmod(st, 0o444)
+    os.chmod(st.parent, 0o555)
+    try:
+        assert cli("report", "--store", st).exit_code == 0
+        one_error(cli("run", "--suite", "smoke", "--store", st), "read-only")
+    finally:
+        os.chmod(st.parent, 0o755)
+
+
+def test_run_on_read_only_store(store, tmp_path, monkeypatch):
+    """As root, permissions cannot be taken away; the check is os.access, so emulate its answer."""
+    st = copy_store(store, tmp_path / "ro")
+    before = digest(st)
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, *a, **k: False if mode == os.W_OK else real(p, mode, *a, **k))
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE)
+    one_error(cli("run", "--suite", suite, "--store", st, "-q"), "read-only", "--store")
+    assert digest(st) == before
+
+
+def foreign_sqlite(path: Path) -> Path:
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT)")
+    db.execute("INSERT INTO photos VALUES (1, 'cat.jpg')")
+    db.commit()
+    db.close()
+    return path
+
+
+def newer_store(src: Path, dst_dir: Path) -> Path:
+    st = copy_store(src, dst_dir)
+    db = sqlite3.connect(st)
+    db.execute("UPDATE meta SET value='999' WHERE key='schema'")
+    db.commit()
+    db.close()
+    return st
+
+
+@pytest.mark.parametrize("kind", ["empty", "foreign", "text", "newer"])
+def test_not_a_store_is_refused_unchanged(kind, store, tmp_path):
+    if kind == "empty":
+        st, needle = tmp_path / "s.sqlite", "empty file"
+        st.write_bytes(b"")
+    elif kind == "foreign":
+        st, needle = foreign_sqlite(tmp_path / "s.sqlite"), "not a gmbench results store"
+    elif kind == "text":
+        st, needle = tmp_path / "s.sqlite", "not an SQLite database"
+        st.write_text("hello, I am a shopping list\n" * 50)
+    else:
+        st, needle = newer_store(store, tmp_path), "newer gmbench"
+    before, files = digest(st), sorted(os.listdir(st.parent))
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE)
+    files.append("t.yaml")
+    for args in (["report", "--store", st], ["report", "--store", st, "--filter"], ["show", "abc", "--store", st],
+                 ["plot", "--suite", "tiny", "--store", st, "--out", tmp_path / "plots"],
+                 ["run", "--suite", suite, "--store", st, "-q"]):
+        one_error(cli(*args), needle)
+        assert digest(st) == before, args
+    assert sorted(os.listdir(st.parent)) == sorted(files)
+
+
+def test_old_store_still_reads(tmp_path):
+    """A store as the code before the read-only work wrote it (same tables, meta schema '2')."""
+    st = make_store(tmp_path / "old.sqlite")
+    db = sqlite3.connect(st)
+    assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone() == ("2",)
+    db.close()
+    res = cli("report", "--store", st)
+    assert res.exit_code == 0 and "sphere" in res.output
