@@ -287,7 +287,7 @@ def test_fire_matches_ase_fire_on_one_system():
     from ase.calculators.lj import LennardJones
     from ase.optimize import FIRE as AseFIRE
 
-    from gmbench.methods.fire import fire_init, fire_step
+    from gmbench.optim.fire import FireParams, fire_init, fire_step
 
     pos = torch.tensor([[0.0, 0.0, 0.0], [1.3, 0.1, 0.0], [0.4, 1.2, 0.3]], dtype=torch.float64)
     atoms = Atoms("Ar3", positions=pos.numpy().copy())
@@ -299,12 +299,13 @@ def test_fire_matches_ase_fire_on_one_system():
         d = torch.cdist(r, r)[torch.triu_indices(3, 3, 1).unbind()]
         return (4 * (d**-12 - d**-6)).sum()
 
-    s = fire_init(pos.reshape(1, -1), 0.1, 0.1)
+    params = FireParams(dt_start=0.1, dt_max=1.0, flavour="ase", max_step=0.2)
+    s = fire_init(pos.reshape(1, -1), params)
     for _ in range(30):
         opt.step()
         x = s.x.clone().requires_grad_(True)
         (g,) = torch.autograd.grad(energy(x), x)
-        s = fire_step(s, -g, dt_max=1.0, n_min=5, f_inc=1.1, f_dec=0.5, alpha_start=0.1, f_alpha=0.99, max_step=0.2)
+        s = fire_step(s, None, g, params)
     # ASE caps the step per atom (max over atoms of |dr|); on a 3-atom system far from the cap both agree
     assert torch.allclose(s.x.reshape(3, 3), torch.from_numpy(atoms.get_positions()), atol=1e-6)
 

@@ -13,55 +13,16 @@ a method's ``except Exception`` cannot swallow it) before any work is done.
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import Tensor
 
+from gmbench.core.autodiff import energy_and_grad as _autodiff_energy_and_grad
+from gmbench.core.budget import Budget, BudgetExhausted, Clock, synchronize  # noqa: F401  (re-exported)
+
 if TYPE_CHECKING:
     from gmbench.problems.base import Structure
-
-
-class BudgetExhausted(BaseException):
-    """Raised when the method's budget is spent. The harness catches it; methods need not."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A wall-clock budget (seconds) and/or an evaluation budget (energy evaluations, per point).
-
-    Every gradient evaluation also evaluates the energy, so ``evals`` binds on energy evaluations;
-    gradient evaluations are counted separately and reported.
-    """
-
-    time_s: float | None = None
-    evals: int | None = None
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {"time_s": self.time_s, "evals": self.evals}
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-class Clock:
-    """Method time: wall time since the cell started. Deadline checks read it without a device sync
-    (cheap); the final measurement synchronises CUDA first (see ``runner.execute``)."""
-
-    def __init__(self, device: torch.device):
-        self.device = device
-        self._start = time.perf_counter()
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self._start
 
 
 class BlackBox:
@@ -147,11 +108,7 @@ class BlackBox:
         if self._energy_and_grad is not None:  # fused analytic path (same numbers, no autograd graph)
             with torch.no_grad():
                 return self._energy_and_grad(x.detach())
-        with torch.enable_grad():
-            xr = x.detach().requires_grad_(True)
-            e = self._energy(xr)
-            (g,) = torch.autograd.grad(e.sum(), xr)
-        return e.detach(), g
+        return _autodiff_energy_and_grad(self._energy, x)
 
     def energy_graph(self, x: Tensor) -> Tensor:
         """U(x) attached to the autograd graph of ``x`` (for methods that differentiate through the

@@ -11,6 +11,7 @@ from torch import Tensor
 
 from gmbench.core.blackbox import BlackBox
 from gmbench.methods.base import Method, Report, register_method
+from gmbench.optim.adam import adam_update_
 
 
 def lr_grid(start: float, stop: float, step: float) -> list[float]:
@@ -35,7 +36,8 @@ class AdamSweep(Method):
     The whole (learning rates × points × D) grid is one tensor, split into chunks of at most
     ``chunk_elems`` elements along the points (every chunk carries every learning rate, so a time
     budget cuts points, never learning rates). Within a chunk, each learning rate's best point is
-    reported every ``report_every`` steps when it improved, and at the end of the chunk, so the
+    reported after the first step's evaluations (so even a tiny budget leaves candidates), every
+    ``report_every`` steps when it improved, and at the end of the chunk, so the
     paper's "Min Dist From Global Min" (minimum over the candidates) is a minimum over the per-rate
     bests.
 
@@ -95,11 +97,12 @@ def adam_sweep_chunk(
     on_improve: Callable[[Tensor, Tensor, Tensor], None] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Adam from every start ``(P, D)`` with every learning rate ``lrs`` ``(L,)`` for ``n_steps``
-    steps (torch.optim.Adam's update, bias-corrected), tracking the lowest energy seen per rate.
+    steps (torch.optim.Adam's update, bias-corrected: :func:`gmbench.optim.adam.adam_update_`),
+    tracking the lowest energy seen per rate.
 
     Returns ``(best_e (L,), best_x (L, D))`` over every iterate (including the final ones).
-    ``on_improve(lr_idx, best_x, best_e)`` is called with the rates whose best improved, every
-    ``report_every`` steps within a block and at the end of each block. One energy-and-gradient
+    ``on_improve(lr_idx, best_x, best_e)`` is called with the rates whose best improved, after the
+    first step's evaluations and every ``report_every`` steps within a block, and at the end of each block. One energy-and-gradient
     evaluation per point, rate and step, plus one to score the final iterates.
     """
     n_lr, (n_pts, d) = lrs.numel(), starts.shape
@@ -150,15 +153,9 @@ def _adam_block(eg, x, lrs, n_steps, beta1, beta2, eps, clamp, report_every, li,
         best_x = torch.where(better[:, None], x[rows, idx], best_x)
         if t == n_steps + 1:
             break
-        if t % report_every == 0:
+        if t == 1 or t % report_every == 0:  # the first batch's best at once: a tiny budget still reports
             flush()
-        # x -= lr/bc1 * m / (sqrt(v/bc2) + eps), written as lr*s2/bc1 * m / (sqrt(v) + eps*s2), s2 = sqrt(bc2)
-        m.lerp_(g, 1 - beta1)
-        v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-        s2 = math.sqrt(1 - beta2**t)
-        torch.sqrt(v, out=buf).add_(eps * s2)
-        torch.div(m, buf, out=buf)
-        x.addcmul_(buf, lr, value=-s2 / (1 - beta1**t))
+        adam_update_(x, m, v, g, t, lr, beta1, beta2, eps, buf)  # in place, one scratch buffer
         if clamp is not None:
             x = clamp(x)
     flush()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -11,6 +11,7 @@ from torch import Tensor
 from gmbench.core.blackbox import BlackBox
 from gmbench.methods.base import Method, Report, register_method
 from gmbench.methods.common import BestPoint
+from gmbench.optim.lbfgs import LbfgsParams, lbfgs_minimize
 
 
 @register_method("basin-hopping", aliases=("bh",))
@@ -40,7 +41,9 @@ class BasinHopping(Method):
       restarted from a fresh start (off by default: plain Wales & Doye).
 
     Starts come from the problem's answer-free sampler; the lowest quenched minimum is reported
-    whenever it improves.
+    whenever it improves. The lowest point evaluated so far is also reported right after the first
+    batch of evaluations (the starts) and then every ``report_every`` quench iterations when it
+    improved, so a budget that ends inside a quench still leaves the best point seen.
     """
 
     n_walkers: int = 16
@@ -56,79 +59,27 @@ class BasinHopping(Method):
     max_step: float | None = None
     reseed_after: int | None = None
     max_hops: int | None = None
+    report_every: int = 50
 
     def __post_init__(self) -> None:
         if self.n_walkers < 1 or self.temperature <= 0 or self.relax_steps < 1 or self.ftol <= 0:
             raise ValueError("n_walkers and relax_steps must be >= 1; temperature and ftol must be > 0")
+        if self.report_every < 1:
+            raise ValueError("report_every must be >= 1")
         if not 0 < self.target_accept < 1 or not 0 < self.adjust_factor < 1:
             raise ValueError("target_accept and adjust_factor must lie in (0, 1)")
 
     # ---- quench -------------------------------------------------------------------------------
-    def quench(self, bb: BlackBox, x: Tensor, max_step: float) -> tuple[Tensor, Tensor]:
-        """Relax every row of ``x`` (B, D) with batched L-BFGS (GMIN style: no line search; the step
-        norm is capped at ``max_step``; a step that raises the energy is retried 10x shorter, and
-        after 5 such cuts the walker's history is reset). Converged rows (max |∂E/∂x| < ``ftol``)
-        leave the batch. Returns (minima, energies); one evaluation per iteration and row."""
-        B, D = x.shape
-        M = self.memory
-        opts = dict(dtype=x.dtype, device=x.device)
-        x = x.clone()
-        S = torch.zeros((B, M, D), **opts)
-        Y = torch.zeros((B, M, D), **opts)
-        rho = torch.zeros((B, M), **opts)
-        gamma = torch.full((B,), self.h0, **opts)
-        shrink = torch.ones(B, **opts)
-        cuts = torch.zeros(B, dtype=torch.long, device=x.device)
-        e, g = bb.energy_and_grad(x)
-        energy = torch.where(torch.isfinite(e), e, torch.full_like(e, math.inf))
-        grad = g.clone()
-        idx = torch.arange(B, device=x.device)
-        fin = torch.isfinite(energy)
-        for _ in range(self.relax_steps):
-            active = (grad[idx].abs().amax(-1) >= self.ftol) & fin[idx]
-            idx = idx[active]
-            if idx.numel() == 0:
-                break
-            gi, Si, Yi, ri = grad[idx], S[idx], Y[idx], rho[idx]
-            # two-loop recursion, newest pair first (slot M-1 is the newest)
-            q = gi.clone()
-            a = torch.zeros((idx.numel(), M), **opts)
-            for j in range(M - 1, -1, -1):
-                a[:, j] = ri[:, j] * (Si[:, j] * q).sum(-1)
-                q = q - a[:, j:j + 1] * Yi[:, j]
-            r = gamma[idx, None] * q
-            for j in range(M):
-                b = ri[:, j] * (Yi[:, j] * r).sum(-1)
-                r = r + Si[:, j] * (a[:, j] - b)[:, None]
-            d = -r
-            uphill = (d * gi).sum(-1) >= 0  # not a descent direction: steepest descent instead
-            d = torch.where(uphill[:, None], -gamma[idx, None] * gi, d)
-            norm = torch.linalg.vector_norm(d, dim=-1, keepdim=True)
-            d = d * torch.clamp(max_step / norm.clamp_min(1e-300), max=1.0) * shrink[idx, None]
-            xt = x[idx] + d
-            if bb.periodic:
-                xt = bb.clamp(xt)
-            et, gt = bb.energy_and_grad(xt)
-            et = torch.where(torch.isfinite(et), et, torch.full_like(et, math.inf))
-            ok = et <= energy[idx] + 1e-10 * energy[idx].abs().clamp_min(1.0)
-            # accepted rows: move, push (s, y) into the history
-            ia = idx[ok]
-            s_new, y_new = d[ok], gt[ok] - gi[ok]
-            sy = (s_new * y_new).sum(-1)
-            good = sy > 1e-12
-            S[ia] = torch.cat([S[ia, 1:], s_new[:, None]], 1)
-            Y[ia] = torch.cat([Y[ia, 1:], y_new[:, None]], 1)
-            rho[ia] = torch.cat([rho[ia, 1:], torch.where(good, 1.0 / sy.clamp_min(1e-300), torch.zeros_like(sy))[:, None]], 1)
-            gamma[ia] = torch.where(good, sy / (y_new * y_new).sum(-1).clamp_min(1e-300), gamma[ia])
-            x[ia], energy[ia], grad[ia] = xt[ok], et[ok], gt[ok]
-            shrink[ia], cuts[ia] = 1.0, 0
-            # rejected rows: retry shorter; after 5 cuts forget the curvature history
-            ir = idx[~ok]
-            shrink[ir] *= 0.1
-            cuts[ir] += 1
-            reset = ir[cuts[ir] >= 5]
-            rho[reset], gamma[reset], shrink[reset], cuts[reset] = 0.0, self.h0, 1.0, 0
-        return x, energy
+    def quench(self, bb: BlackBox, x: Tensor, max_step: float,
+               observe: Callable[[Tensor, Tensor], None] | None = None) -> tuple[Tensor, Tensor]:
+        """Relax every row of ``x`` (B, D) with the batched L-BFGS of :mod:`gmbench.optim.lbfgs`
+        (GMIN style: no line search; the step norm is capped at ``max_step``; a step that raises the
+        energy is retried 10x shorter, and after 5 such cuts the walker's history is reset).
+        Converged rows (max |∂E/∂x| < ``ftol``) leave the batch. ``observe(x, e)`` sees every
+        evaluated batch. Returns (minima, energies); one evaluation per iteration and row."""
+        params = LbfgsParams(memory=self.memory, h0=self.h0, max_step=max_step)
+        return lbfgs_minimize(bb.energy_and_grad, x, params, gtol=self.ftol, max_iter=self.relax_steps,
+                              wrap=bb.clamp if bb.periodic else None, observe=observe)
 
     # ---- helpers ------------------------------------------------------------------------------
     def _centre(self, bb: BlackBox, x: Tensor) -> Tensor:
@@ -145,8 +96,8 @@ class BasinHopping(Method):
             return 0.36
         return 0.05 * float((bb.upper - bb.lower).max())
 
-    def _fresh(self, bb: BlackBox, n: int, cap: float) -> tuple[Tensor, Tensor]:
-        x, e = self.quench(bb, bb.starts(n), cap)
+    def _fresh(self, bb: BlackBox, n: int, cap: float, observe=None) -> tuple[Tensor, Tensor]:
+        x, e = self.quench(bb, bb.starts(n), cap, observe)
         return self._centre(bb, x), e
 
     # ---- main loop ----------------------------------------------------------------------------
@@ -154,7 +105,17 @@ class BasinHopping(Method):
         best = BestPoint(report)
         W = self.n_walkers
         cap = self.max_step if self.max_step is not None else self._default_step(bb)
-        x, e = self._fresh(bb, W, cap)
+        calls = [0]
+
+        def observe(xe: Tensor, ee: Tensor) -> None:
+            # every evaluated batch: the best point seen is reported at once after the first batch
+            # and then every ``report_every`` quench iterations, so a budget stop loses little
+            best.update(self._centre(bb, xe), ee)
+            if calls[0] % self.report_every == 0:
+                best.flush()
+            calls[0] += 1
+
+        x, e = self._fresh(bb, W, cap, observe)
         best.update(x, e)
         best.flush()
         step = torch.full((W, 1), self._default_step(bb), dtype=x.dtype, device=x.device)
@@ -166,7 +127,7 @@ class BasinHopping(Method):
             hop += 1
             u = torch.rand(x.shape, generator=bb.generator, device=x.device, dtype=x.dtype)
             trial = self._centre(bb, bb.clamp(x + step * (2 * u - 1)))
-            xn, en = self.quench(bb, trial, cap)
+            xn, en = self.quench(bb, trial, cap, observe)
             xn = self._centre(bb, xn)
             best.update(xn, en)
             best.flush()
@@ -186,7 +147,7 @@ class BasinHopping(Method):
             if self.reseed_after is not None:
                 old = torch.nonzero(stale >= self.reseed_after).flatten()
                 if old.numel():
-                    xs, es = self._fresh(bb, int(old.numel()), cap)
+                    xs, es = self._fresh(bb, int(old.numel()), cap, observe)
                     best.update(xs, es)
                     best.flush()
                     x[old], e[old], walker_best[old] = xs, es, es

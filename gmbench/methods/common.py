@@ -80,8 +80,10 @@ class LocalRounds:
         self.report_starts = bb.periodic if report_starts is None else report_starts
 
     def run(self, init, step) -> None:
-        """``init(x0) -> state``; ``step(state, step_index, e, g) -> state``; ``state.x`` is the iterate.
-        The loop evaluates (e, g) at ``state.x`` once per step and passes them on."""
+        """``init(x0) -> state``; ``step(state, e, g) -> state``; ``state.x`` is the iterate (the
+        ``(init, step)`` pairs of :mod:`gmbench.optim`). The loop evaluates (e, g) at ``state.x``
+        once per step and passes them on. The best point of the first evaluated batch is reported
+        at once (step 0), so even a budget that ends after one batch leaves a candidate."""
         best = BestPoint(self.report)
         r = 0
         while self.max_rounds is None or r < self.max_rounds:
@@ -96,14 +98,15 @@ class LocalRounds:
                     tracker.flush()
                 if k == self.max_steps or float(torch.linalg.vector_norm(g, dim=-1).max()) < self.gtol:
                     break
-                state = step(state, k, e, g)
+                state = step(state, e, g)
             tracker.flush()  # (a budget stop mid-round keeps the reports made every report_every steps)
             r += 1
 
 
-# StriderNET's GD / Adam / FIRE baselines (stridernet.md §4): the preset "stridernet" stands for one
-# concrete preset per system; all run 10 structures for one round with every structure's best reported
-# (Table 1 reads the min and mean over structures). Step parameters live in each method's PRESETS.
+# StriderNET's GD / Adam / FIRE baselines (Bihani et al., ICML 2023, Sec. 4 and Table 6): the preset
+# "stridernet" stands for one concrete preset per system; all run 10 structures for one round with every
+# structure's best reported (Table 1 reads the min and mean over structures). Step parameters live in
+# each method's PRESETS.
 STRIDERNET_BY_SYSTEM = {"ka-lj": "stridernet-lj", "sw-silicon": "stridernet-sw", "csh": "stridernet-csh"}
 STRIDERNET_LOCAL = {"n_points": 10, "max_rounds": 1, "report_starts": True, "gtol": 0.0, "report_every": 50}
 
@@ -115,6 +118,7 @@ class LocalMethod(Method):
     ``PRESETS``; ``preset`` names one of them (resolved by ``make_method``)."""
 
     PRESET_BY_SYSTEM: ClassVar[dict[str, dict[str, str]]] = {"stridernet": STRIDERNET_BY_SYSTEM}
+    summaries: ClassVar[tuple[str, ...]] = ("per_start",)  # report_starts: per-start energies (Table 1 Min/Mean)
 
     preset: str | None = None
     n_points: int = 100

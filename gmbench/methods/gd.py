@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import ClassVar
 
 from gmbench.core.blackbox import BlackBox
 from gmbench.methods.base import Report, register_method
 from gmbench.methods.common import STRIDERNET_LOCAL, LocalMethod
+from gmbench.optim.gd import GDState, gd_init, gd_step
+
 
 @register_method("gd", aliases=("gradient-descent",))
 @dataclass
@@ -21,7 +22,8 @@ class GradientDescent(LocalMethod):
     periodic systems, as jax-md's ``shift``). The lowest-energy point seen is reported every
     ``report_every`` steps when it improved (every start's, with ``report_starts``). Defaults are
     ours (no paper gives GD values for the analytic functions); ``preset: stridernet-lj | -sw | -csh``
-    gives StriderNET's baseline (lr 5e-4 / 1e-3 / 5e-4, 1000 / 1000 / 2000 steps, 10 structures).
+    gives StriderNET's baseline (lr 5e-4 / 1e-3 / 5e-4, 1000 / 1000 / 2000 steps, 10 structures;
+    Bihani et al., ICML 2023, Table 6). The step is :mod:`gmbench.optim.gd`.
     """
 
     PRESETS: ClassVar[dict[str, dict]] = {
@@ -33,8 +35,10 @@ class GradientDescent(LocalMethod):
     lr: float = 0.01
 
     def run(self, bb: BlackBox, report: Report) -> None:
-        def step(s, k, e, g):
-            x = s.x - self.lr * g
-            return SimpleNamespace(x=bb.clamp(x) if self.clamp else x)
+        def step(s: GDState, e, g) -> GDState:
+            s = gd_step(s, e, g, self.lr)
+            if self.clamp:
+                s.x = bb.clamp(s.x)
+            return s
 
-        self.rounds(bb, report).run(lambda x0: SimpleNamespace(x=x0), step)
+        self.rounds(bb, report).run(gd_init, step)
