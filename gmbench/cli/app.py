@@ -41,6 +41,20 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _version(value: bool) -> None:
+    if value:
+        from gmbench import __version__
+
+        out.print(f"gmbench {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print gmbench's version and exit.")) -> None:
+    """gmbench: which method gets closest to the global minimum of high-dimensional energy landscapes?"""
+
+
 def parse_budget(text: str) -> "Any":
     """'30', '30s', '5m', '1h', 'evals=1e5', 'time=30,evals=1000'."""
     from gmbench.core.blackbox import Budget
@@ -93,6 +107,14 @@ def run(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed cells again."),
     plugin: Optional[List[str]] = PLUGIN_OPT,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    executor: str = typer.Option("local", "--executor", help="local (one cell after another here) or ray "
+                                 "(one Ray task per cell; pip install 'gmbench[ray]')."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to use: auto or HOST:PORT "
+                                          "(default: start a local Ray). Only with --executor ray."),
+    shard: Optional[str] = typer.Option(None, "--shard", help="Run only shard i of n (e.g. 2/4) of the cells, for "
+                                        "job arrays; give each shard its own --store and combine with gmbench merge."),
+    rerun_stale: bool = typer.Option(False, "--rerun-stale", help="Recompute stored cells that were computed by "
+                                     "other gmbench code (default: keep them)."),
 ) -> None:
     """Run a suite: every (problem x method x seed) cell not already in the store."""
     from gmbench.core.env import resolve_device
@@ -100,7 +122,7 @@ def run(
 
     load_plugins(plugin)
     from gmbench.problems import PROBLEMS
-    from gmbench.run.execute import run_cells
+    from gmbench.run.executors import EXECUTORS, parse_shard, run_suite_cells, select_shard
     from gmbench.store.sqlite import Store
     from gmbench.config.suite import expand, load_suite
 
@@ -120,6 +142,17 @@ def run(
         cells = [c for c in cells if c.method.label in set(method)]
     if not cells:
         raise GmbenchError("the filters leave no cell to run")
+    if executor not in EXECUTORS:
+        raise GmbenchError(f"unknown --executor {executor!r} (use {' or '.join(EXECUTORS)})")
+    if address is not None and executor != "ray":
+        raise GmbenchError("--address is for --executor ray")
+    if shard is not None:
+        i, n = parse_shard(shard)
+        total = len(cells)
+        cells = select_shard(cells, i, n)
+        if not cells:
+            raise GmbenchError(f"shard {i}/{n} of {total} cells is empty (use at most {total} shards)")
+        console.print(f"shard {i}/{n}: {len(cells)} of {total} cells", highlight=False)
     st = Store(store)
     console.print(f"suite [bold]{escape(s.name)}[/]: {len(cells)} cells on {dev}, store {escape(str(store))}", highlight=False)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -150,8 +183,16 @@ def run(
             elif kind == "unavailable":
                 progress.console.print(f"[yellow]unavailable[/] {escape(cell.label)}: {escape(cell.unavailable_reason)}", highlight=False)
 
-        counts = run_cells(cells, st, s.name, dev, retry_failed=retry_failed, on_event=on_event)
+        ray_opts: dict[str, Any] = {}
+        if executor == "ray":  # workers load the same plugins; .py paths made absolute for them
+            specs = [str(Path(p).resolve()) if p.endswith(".py") else p for p in (plugin or [])]
+            ray_opts = {"address": address, "resources": s.resources, "plugins": s.plugins + specs}
+        counts = run_suite_cells(cells, st, s.name, dev, executor, retry_failed=retry_failed, on_event=on_event,
+                                 rerun_stale=rerun_stale, **ray_opts)
     console.print(", ".join(f"{v} {k}" for k, v in counts.items() if v), highlight=False)
+    if counts.get("stale"):
+        console.print(f"{counts['stale']} stored cells were computed by other gmbench code and kept "
+                      "(gmbench run --rerun-stale recomputes them)", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -425,6 +466,22 @@ def perf(
             json_path.write_text(json.dumps(res, indent=1))
         except OSError as exc:
             raise GmbenchError(f"cannot write --json {json_path}: {exc.strerror or exc}") from exc
+
+
+@app.command()
+@_guard
+def merge(
+    out_store: Path = typer.Argument(..., metavar="OUT", help="Store to write (created if absent)."),
+    stores: List[Path] = typer.Argument(..., metavar="STORE...", help="Stores to merge into OUT (e.g. one per shard)."),
+) -> None:
+    """Combine results stores (e.g. the shards of a job array): equal keys must carry equal configurations,
+    identical duplicates are kept once, every run manifest is kept."""
+    from gmbench.store.merge import merge_stores
+
+    c = merge_stores(out_store, list(stores))
+    console.print(f"merged {c['stores']} stores into {out_store}: {c['cells']} cells, {c['runs']} runs"
+                  + (f", {c['duplicates']} duplicates kept once" if c["duplicates"] else ""), markup=False, highlight=False,
+                  soft_wrap=True)
 
 
 from gmbench.cli.stridernet import app as _stridernet_app  # noqa: E402

@@ -20,7 +20,13 @@ from gmbench.core.errors import GmbenchError
 from gmbench.methods import METHODS, make_method
 from gmbench.problems import make_problem
 
-SUITES_DIR = Path(__file__).resolve().parents[2] / "suites"
+# Suites are looked up in the checkout's suites/ (the source of truth; absent in an installed package),
+# then in the copy the wheel carries as package data (gmbench/_suites, mapped from suites/ in setup.py).
+_CHECKOUT = Path(__file__).resolve().parents[2]
+SUITES_DIRS = [d for d in ((_CHECKOUT / "suites") if (_CHECKOUT / "pyproject.toml").is_file() else None,
+                           Path(__file__).resolve().parents[1] / "_suites") if d is not None]
+SUITES_DIR = next((d for d in SUITES_DIRS if d.is_dir()), SUITES_DIRS[0])
+RESOURCE_KEYS = {"num_cpus", "num_gpus", "memory"}
 DTYPES = ("float32", "float64")
 
 
@@ -78,6 +84,8 @@ class Suite:
     budget: Budget
     problems: list[ProblemSpec]
     methods: list[MethodSpec]
+    resources: dict[str, Any] = field(default_factory=dict)  # Ray resources per cell (--executor ray)
+    plugins: list[str] = field(default_factory=list)  # plugin modules / absolute .py paths, loaded at parse
 
 
 @dataclass
@@ -108,10 +116,11 @@ def find_suite(name_or_path: str) -> Path:
         if not p.is_file():
             raise GmbenchError(f"suite file not found: {name_or_path}")
         return p
-    cand = SUITES_DIR / f"{name_or_path}.yaml"
-    if cand.is_file():
-        return cand
-    known = sorted(q.stem for q in SUITES_DIR.glob("*.yaml")) if SUITES_DIR.is_dir() else []
+    for folder in SUITES_DIRS:
+        cand = folder / f"{name_or_path}.yaml"
+        if cand.is_file():
+            return cand
+    known = sorted({q.stem for d in SUITES_DIRS if d.is_dir() for q in d.glob("*.yaml")})
     from gmbench.core.errors import unknown_name
 
     raise unknown_name("suite", name_or_path, known)
@@ -169,7 +178,8 @@ def _budget(path: Path, d: Any, key: str, raw: Any) -> Budget:
 def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(data, dict):
         raise GmbenchError(f"{path}: a suite must be a YAML mapping")
-    _check_keys(path, data, {"name", "description", "device", "dtype", "seeds", "budget", "problems", "methods"}, "suite")
+    _check_keys(path, data, {"name", "description", "device", "dtype", "seeds", "budget", "problems", "methods",
+                             "resources", "plugins"}, "suite")
     for req in ("budget", "problems", "methods"):
         if req not in data:
             raise _err(path, data, None, f"missing required key {req!r}")
@@ -184,6 +194,8 @@ def parse_suite(data: Any, path: Path) -> Suite:
     else:
         raise _err(path, data, "seeds", f"seeds must be a positive count or a list of non-negative integers, got {seeds_raw!r}")
     budget = _budget(path, data, "budget", data["budget"])
+    plugins = _plugins(path, data)  # before any name is resolved: plugins may register problems and methods
+    resources = _resources(path, data)
 
     problems = []
     systems: list[str | None] = []
@@ -243,7 +255,37 @@ def parse_suite(data: Any, path: Path) -> Suite:
     device = data.get("device", "auto")
     if not isinstance(device, str):
         raise _err(path, data, "device", "device must be a string (auto, cpu, cuda, cuda:N)")
-    return Suite(str(data.get("name", path.stem)), path, str(data.get("description", "")), device, dtype, seeds, budget, problems, methods)
+    return Suite(str(data.get("name", path.stem)), path, str(data.get("description", "")), device, dtype, seeds, budget, problems, methods,
+                 resources=resources, plugins=plugins)
+
+
+def _plugins(path: Path, data: Any) -> list[str]:
+    """``plugins: [module, file.py]``: imported before the suite's names are resolved; a .py path is
+    relative to the suite file. Returns the specs as loaded (paths made absolute, for Ray workers)."""
+    from gmbench.core.registry import load_plugins
+
+    raw = data.get("plugins", [])
+    if not isinstance(raw, list) or not all(isinstance(s, str) and s.strip() for s in raw):
+        raise _err(path, data, "plugins", f"plugins must be a list of module names or .py paths, got {raw!r}")
+    specs = [str((path.parent / s.strip()).resolve()) if s.strip().endswith(".py") else s.strip() for s in raw]
+    try:
+        load_plugins(specs)
+    except GmbenchError as exc:
+        raise _err(path, data, "plugins", str(exc)) from exc
+    return specs
+
+
+def _resources(path: Path, data: Any) -> dict[str, Any]:
+    """``resources: {num_cpus: 4, num_gpus: 1, memory: 8e9}``: what each cell asks Ray for (--executor ray)."""
+    raw = data.get("resources", {})
+    _check_keys(path, raw, RESOURCE_KEYS, "resources")
+    out = {}
+    for k, v in raw.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 or (k != "num_gpus" and v == 0):
+            kind = "non-negative" if k == "num_gpus" else "positive"
+            raise _err(path, raw, k, f"resources.{k} must be a {kind} number, got {v!r}")
+        out[k] = int(v) if k == "memory" else v
+    return out
 
 
 def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[int] | None = None) -> list[Cell]:

@@ -62,11 +62,36 @@ def git_commit() -> str | None:
         return None
 
 
+_FINGERPRINT: str | None = None
+
+
+def code_fingerprint() -> str:
+    """Identity of the gmbench source running in this process: sha256 over the package's ``.py`` files
+    (relative path and bytes, in sorted path order), first 16 hex digits; computed once per process.
+
+    Recorded with every run and every cell, so a report can mark cells computed by other code. It is
+    deliberately *not* part of the cell key: keys stay stable across code changes, and ``gmbench run
+    --rerun-stale`` recomputes cells whose fingerprint differs from the installed code's.
+    """
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        import hashlib
+
+        root = Path(__file__).resolve().parents[1]
+        h = hashlib.sha256()
+        for rel in sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py")):
+            h.update(rel.encode() + b"\0")
+            h.update((root / rel).read_bytes() + b"\0")
+        _FINGERPRINT = h.hexdigest()[:16]
+    return _FINGERPRINT
+
+
 def manifest(device: str) -> dict[str, Any]:
     import os
 
     return {
         "gmbench": __version__,
+        "code": code_fingerprint(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "numpy": np.__version__,

@@ -73,8 +73,34 @@ class Registry(Generic[T]):
         return key in self._items
 
 
+ENTRY_POINT_GROUP = "gmbench.plugins"
+_entry_points_loaded = False
+
+
+def load_entry_point_plugins() -> None:
+    """Import the plugins installed packages declare in the entry-point group ``gmbench.plugins``
+    (``[project.entry-points."gmbench.plugins"] name = "module"`` or ``"module:register"``; a callable
+    target is called once). Done once per process."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+            if callable(obj) and not isinstance(obj, type(sys)):
+                obj()
+        except Exception as exc:  # a broken plugin is a user error at the edge
+            raise GmbenchError(f"cannot load plugin {ep.name!r} ({ep.value}) of entry-point group "
+                               f"{ENTRY_POINT_GROUP}: {type(exc).__name__}: {exc}") from exc
+
+
 def load_plugins(specs: list[str] | None = None) -> None:
-    """Import user modules (names or .py paths) so that they can register problems and methods."""
+    """Import user modules (names or .py paths) so that they can register problems and methods, and the
+    plugins of installed packages (entry-point group ``gmbench.plugins``)."""
+    load_entry_point_plugins()
     specs = list(specs or [])
     env = os.environ.get("GMBENCH_PLUGINS", "")
     specs += [s for s in env.split(",") if s.strip()]

@@ -9,19 +9,16 @@ import signal
 import threading
 import time
 import traceback
-import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import torch
 
 from gmbench import __version__
 from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock, synchronize
-from gmbench.core.env import manifest
 from gmbench.methods import make_method
 from gmbench.problems import make_problem
 from gmbench.core.recorder import Inbox, Recorder
-from gmbench.store.sqlite import Store
 from gmbench.config.suite import Cell
 
 
@@ -145,43 +142,10 @@ def _f(v: float) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def run_cells(
-    cells: list[Cell],
-    store: Store,
-    suite_name: str,
-    device: str,
-    retry_failed: bool = False,
-    on_event: Callable[[str, Cell, dict[str, Any] | None], None] | None = None,
-) -> dict[str, int]:
-    """Run every cell not already in the store. Events: 'skip', 'busy', 'unavailable', 'start', 'end'."""
-    emit = on_event or (lambda *a: None)
-    run_id = uuid.uuid4().hex[:12]
-    store.register_cells(cells)
-    store.begin_run(run_id, suite_name, manifest(device))
-    counts = {"done": 0, "failed": 0, "skipped": 0, "busy": 0, "unavailable": 0}
-    status = "interrupted"
-    try:
-        for cell in cells:
-            if not cell.available:
-                counts["unavailable"] += 1
-                emit("unavailable", cell, None)
-                continue
-            claim = store.claim(cell.key, retry_failed=retry_failed)
-            if claim != "ok":
-                counts["skipped" if claim == "done" else "busy"] += 1
-                emit("skip" if claim == "done" else "busy", cell, None)
-                continue
-            emit("start", cell, None)
-            try:
-                result = execute(cell)
-            except BaseException:
-                store.release(cell.key)
-                raise
-            result.row["run_id"] = run_id
-            store.save_cell(result.row, result.trace)
-            counts[result.row["status"] if result.row["status"] in counts else "failed"] += 1
-            emit("end", cell, result.row)
-        status = "finished"
-    finally:
-        store.end_run(run_id, status)
-    return counts
+def __getattr__(name: str) -> Any:
+    """``run_cells`` (the local executor) moved to :mod:`gmbench.run.executors`; importable here as before."""
+    if name == "run_cells":
+        from gmbench.run.executors import run_cells
+
+        return run_cells
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

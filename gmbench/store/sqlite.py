@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -42,8 +43,20 @@ CREATE TABLE IF NOT EXISTS traces (
 CREATE TABLE IF NOT EXISTS suite_cells (
     suite TEXT, slot TEXT, key TEXT, problem TEXT, dim INTEGER, problem_config TEXT, label TEXT,
     seed INTEGER, unavailable TEXT, updated REAL, PRIMARY KEY (suite, slot));
-CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER, host TEXT, since REAL);
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER, host TEXT, since REAL, lease_until REAL);
 """
+
+# Columns added after a table was first released: (table, column, type). A store created earlier gets
+# them on its next writable open (ALTER TABLE ... ADD COLUMN; existing rows read NULL there).
+ADDED_COLUMNS = [
+    ("cells", "code", "TEXT"),  # fingerprint of the gmbench source that computed the cell (core.env)
+    ("claims", "lease_until", "REAL"),  # the claim expires then unless its holder renews it
+]
+
+# A claim's lease: the holder renews it every LEASE_RENEW_S while the cell runs; a claim whose lease has
+# run out (its holder is hung, or on a host that crashed) or whose process is gone is taken over.
+LEASE_S = 60.0
+LEASE_RENEW_S = 10.0
 
 CELL_COLUMNS = [
     "key", "run_id", "suite", "problem", "dim", "problem_config", "method", "label", "method_config",
@@ -51,13 +64,15 @@ CELL_COLUMNS = [
     "final_energy", "final_gap", "final_dist", "final_dist_nearest", "nearest_exact",
     "min_dist", "min_dist_nearest", "avg_err_per_dim", "avg_err_per_dim_nearest",
     "final_oob", "final_t", "n_candidates", "n_energy", "n_grad",
-    "wall_s", "harness_s", "overrun_s", "started", "ended", "best_x", "summary",
+    "wall_s", "harness_s", "overrun_s", "started", "ended", "best_x", "summary", "code",
 ]
 
 
 def _alive(pid: int, host: str) -> bool:
+    """Whether a claim's process may still run. Another host's process cannot be probed (its lease
+    decides); on this host a missing pid is dead."""
     if host != socket.gethostname():
-        return True  # cannot tell; assume the other machine's process is alive
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -133,8 +148,14 @@ class Store:
     and its tables if absent. ``create=False`` (``report``, ``show``, ``plot``, ``export``): open
     read-only; nothing is created or written, and a read-only file in a read-only directory works."""
 
+    lease_s = LEASE_S
+    lease_renew_s = LEASE_RENEW_S
+
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE, create: bool = True):
         self.path = Path(path)
+        self._held: set[str] = set()  # keys this process has claimed and not yet stored or released
+        self._renewer: threading.Thread | None = None
+        self._stop_renewing = threading.Event()
         self.readonly = not create
         if not create and not self.path.is_file():
             raise GmbenchError(f"no results store at {self.path} (run `gmbench run` first, or pass --store)")
@@ -157,6 +178,10 @@ class Store:
                 for statement in SCHEMA.split(";"):  # not executescript(): it would commit mid-transaction
                     if statement.strip():
                         self.db.execute(statement)
+                for table, column, kind in ADDED_COLUMNS:
+                    have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                    if column not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
                 row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
                     self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -186,6 +211,7 @@ class Store:
         return Store._Tx(self.db)
 
     def close(self) -> None:
+        self._stop_renewing.set()
         self.db.close()
 
     # ---- runs -------------------------------------------------------------------------------------
@@ -212,34 +238,80 @@ class Store:
                 )
 
     # ---- claims -----------------------------------------------------------------------------------
-    def claim(self, key: str, retry_failed: bool = False) -> str:
-        """'done' if already stored, 'busy' if a live process runs it, else 'ok' (claimed by us)."""
+    def claim(self, key: str, retry_failed: bool = False, code: str | None = None, rerun_stale: bool = False) -> str:
+        """Claim a cell before running it. Returns 'done' if it is stored, 'stale' if it is stored but was
+        computed by other gmbench code (``code`` is this code's fingerprint) and ``rerun_stale`` is off,
+        'busy' if another process holds a live claim, else 'ok' (claimed by this process).
+
+        A claim records host, pid and a lease (``lease_until``) that this process renews every
+        ``LEASE_RENEW_S`` while it holds the claim. Another process's claim is taken over when its lease
+        has run out (any host: a crashed node, a hung process) or when its process is gone (same host).
+        """
         with self.transaction() as db:
-            row = db.execute("SELECT status FROM cells WHERE key=?", (key,)).fetchone()
-            if row is not None and (row[0] == "done" or not retry_failed):
-                return "done"
-            c = db.execute("SELECT pid, host FROM claims WHERE key=?", (key,)).fetchone()
+            row = db.execute("SELECT status, code FROM cells WHERE key=?", (key,)).fetchone()
+            if row is not None:
+                stale = row[0] == "done" and code is not None and row[1] is not None and row[1] != code
+                if stale and not rerun_stale:
+                    return "stale"
+                if not stale and (row[0] == "done" or not retry_failed):
+                    return "done"
+            c = db.execute("SELECT pid, host, since, lease_until FROM claims WHERE key=?", (key,)).fetchone()
             me = (os.getpid(), socket.gethostname())
-            if c is not None and tuple(c) != me and _alive(c[0], c[1]):
-                return "busy"
-            db.execute("INSERT OR REPLACE INTO claims VALUES (?,?,?,?)", (key, me[0], me[1], time.time()))
-            return "ok"
+            now = time.time()
+            if c is not None and (c[0], c[1]) != me:
+                lease_until = c[3] if c[3] is not None else (c[2] or 0.0) + self.lease_s
+                if lease_until > now and _alive(c[0], c[1]):
+                    return "busy"
+            db.execute("INSERT OR REPLACE INTO claims (key, pid, host, since, lease_until) VALUES (?,?,?,?,?)",
+                       (key, me[0], me[1], now, now + self.lease_s))
+        self._hold(key)
+        return "ok"
 
     def release(self, key: str) -> None:
+        self._held.discard(key)
         with self.transaction() as db:
             db.execute("DELETE FROM claims WHERE key=? AND pid=? AND host=?", (key, os.getpid(), socket.gethostname()))
 
+    def _hold(self, key: str) -> None:
+        """Remember a claimed key and make sure the lease-renewing thread runs."""
+        self._held.add(key)
+        if self._renewer is None or not self._renewer.is_alive():
+            self._stop_renewing.clear()
+            self._renewer = threading.Thread(target=self._renew_leases, name="gmbench-lease", daemon=True)
+            self._renewer.start()
+
+    def _renew_leases(self) -> None:
+        """Background thread: extend the lease of every claim this process holds (own connection)."""
+        db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
+        try:
+            db.execute("PRAGMA busy_timeout=60000")
+            while not self._stop_renewing.wait(self.lease_renew_s):
+                keys = list(self._held)
+                if not keys:
+                    continue
+                now = time.time()
+                try:
+                    db.executemany("UPDATE claims SET lease_until=? WHERE key=? AND pid=? AND host=?",
+                                   [(now + self.lease_s, k, os.getpid(), socket.gethostname()) for k in keys])
+                except sqlite3.Error:
+                    pass  # a busy or briefly unavailable store: the next renewal tries again
+        finally:
+            db.close()
+
     # ---- cells ------------------------------------------------------------------------------------
-    def save_cell(self, row: dict[str, Any], trace: list[tuple]) -> bool:
-        """Insert a finished (or failed) cell and its trace atomically; False if a done row existed."""
+    def save_cell(self, row: dict[str, Any], trace: list[tuple], replace_stale: bool = False) -> bool:
+        """Insert a finished (or failed) cell and its trace atomically; False if a done row existed
+        (unless ``replace_stale`` and that row was computed by other code than ``row['code']``)."""
         values = dict(row)
         if values.get("best_x") is not None:
             values["best_x"] = np.asarray(values["best_x"], dtype=np.float64).tobytes()
         with self.transaction() as db:
-            old = db.execute("SELECT status FROM cells WHERE key=?", (values["key"],)).fetchone()
+            old = db.execute("SELECT status, code FROM cells WHERE key=?", (values["key"],)).fetchone()
             if old is not None:
-                if old[0] == "done":
+                stale = replace_stale and old[1] is not None and old[1] != values.get("code")
+                if old[0] == "done" and not stale:
                     db.execute("DELETE FROM claims WHERE key=?", (values["key"],))
+                    self._held.discard(values["key"])
                     return False
                 db.execute("DELETE FROM cells WHERE key=?", (values["key"],))
                 db.execute("DELETE FROM traces WHERE key=?", (values["key"],))
@@ -249,6 +321,7 @@ class Store:
             db.executemany("INSERT INTO traces VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                            [(values["key"], i, *t) for i, t in enumerate(trace)])
             db.execute("DELETE FROM claims WHERE key=?", (values["key"],))
+        self._held.discard(values["key"])
         return True
 
     def status_of(self, key: str) -> str | None:
