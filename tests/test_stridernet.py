@@ -295,3 +295,29 @@ def test_baselines_use_the_systems_paper_settings():
     for e in out.values():
         assert e.shape == (2,) and (e <= e0 + 1e-9).all()
     assert sn.BASELINE_PARAMS["ka-lj"] == (5e-4, 0.05, 0.01, 1000)
+
+
+def test_method_never_trains_on_its_targets(monkeypatch):
+    bb = tiny_bb(frames=8)  # a pool of 8 structures; 3 targets and up to 20 training draws
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def spy(bb_, cfg, structures, **kw):
+        seen["train"] = structures.clone()
+        raise Stop
+
+    monkeypatch.setattr(sn, "train", spy)
+    targets = []
+    m = make_method("stridernet", {"n_targets": 3, "n_train": 20, "seeds": 1, "adapt_epochs": 1, "T": 2})
+    with pytest.raises(Stop):
+        m.run(bb, lambda x, **s: targets.append(x.clone()))
+    tr, tg = seen["train"], torch.stack(targets)
+    assert tg.shape[0] == 3 and tr.shape[0] == 5  # the 5 frames that are not targets, each once
+    assert not (tr[:, None, :] == tg[None, :, :]).all(-1).any()
+    assert not torch.tril((tr[:, None, :] == tr[None, :, :]).all(-1), diagonal=-1).any()
+
+    small = tiny_bb(frames=4)  # 3 targets leave 1 structure: too few to train without the targets
+    with pytest.raises(GmbenchError, match="not targets"):
+        make_method("stridernet", {"n_targets": 3, "n_train": 10}).run(small, lambda x, **s: None)

@@ -12,10 +12,14 @@ it is reported with every adapted candidate as the scalars ``train_wall_s``, ``t
 ``train_evals`` (from the model file; the starting structures, reported first, carry only ``start``,
 ``adapt_epoch`` = 0 and ``adapt_wall_s`` = 0) so reports can show training and adaptation cost side by side;
 the cell's own time and evaluations are the adaptation cost (scalars ``adapt_epoch`` and
-``adapt_wall_s`` as well). Without a model the policy is trained inside the budget on ``n_train``
-structures drawn from ``bb.starts`` (the same sampler the targets come from), for at most
-``train_epochs`` epochs or ``train_time_fraction`` of the time budget; then those costs are measured
-in-cell and counted against the budget like everything else.
+``adapt_wall_s`` as well). Without a model the policy is trained inside the budget on at most
+``n_train`` structures that are not targets, as in the paper (which trains on structures other than
+the ones it is evaluated on): ``n_targets + n_train`` structures are drawn from ``bb.starts`` in one
+call (a sampler over a fixed pool draws a permutation, so they are distinct up to the pool's size),
+the first ``n_targets`` are the targets, and of the rest every structure equal to a target, or to an
+earlier one, is dropped; fewer than 2 left is an error (the pool is too small to train without
+seeing the targets). Training runs for at most ``train_epochs`` epochs or ``train_time_fraction`` of
+the time budget; those costs are measured in-cell and counted against the budget like everything else.
 
 Defaults are the paper's: T = 15, γ = 0.9, Adam lr 5e-3, element-wise clip 0.1, 1000 adaptation
 epochs, best of 10 seeds per target, 10 targets; ``estimator`` "pathwise" is what the authors' code
@@ -65,7 +69,17 @@ class StriderNetMethod(Method):
         from gmbench.studies.stridernet import core as sn
 
         system = sn.system_of(bb)
-        targets = bb.starts(self.n_targets)
+        if self.model is None:  # targets and training structures in one draw, then made disjoint
+            drawn = bb.starts(self.n_targets + self.n_train)
+            targets, structures = drawn[:self.n_targets], disjoint_from(drawn[self.n_targets:], drawn[:self.n_targets])
+            if structures.shape[0] < 2:
+                raise GmbenchError(
+                    f"method 'stridernet': training needs at least 2 starting structures that are not targets; the "
+                    f"problem's starting structures left {structures.shape[0]} besides the {self.n_targets} targets "
+                    "(a pool of hardly more frames than targets): use a larger pool, fewer n_targets, or a policy "
+                    "trained beforehand on other structures (model: PATH)")
+        else:
+            targets = bb.starts(self.n_targets)
         for k in range(self.n_targets):  # the starting structures themselves are the first candidates
             report(targets[k], start=k, adapt_epoch=0, adapt_wall_s=0.0)
         if self.model is not None:
@@ -74,7 +88,6 @@ class StriderNetMethod(Method):
                 raise GmbenchError(f"model {self.model} was trained on {net.config.system}, the problem is {system}")
             cost = {k: float(meta.get("cost", {}).get(k, math.nan)) for k in ("train_wall_s", "train_epochs", "train_evals")}
         else:
-            structures = bb.starts(self.n_train)
             limit = None if not math.isfinite(bb.time_left()) else self.train_time_fraction * bb.time_left()
             tcfg = sn.TrainConfig(epochs=self.train_epochs, T=self.T, gamma=self.gamma, lr=self.lr,
                                   grad_clip=self.grad_clip, estimator=self.estimator,
@@ -95,3 +108,15 @@ class StriderNetMethod(Method):
 
         sn.adapt(net, bb, targets, acfg, on_improve=on_improve, generator=bb.generator,
                  on_epoch=lambda ep: epoch.__setitem__(0, ep))
+
+
+def disjoint_from(candidates: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The rows of ``candidates`` (n, D) equal to no row of ``targets`` (m, D) and to no earlier row of
+    ``candidates``, in order (exact equality: structures drawn from a pool are copies of its frames)."""
+    if candidates.shape[0] == 0:
+        return candidates
+    is_target = (candidates[:, None, :] == targets[None, :, :]).all(-1).any(-1) if targets.shape[0] else \
+        torch.zeros(candidates.shape[0], dtype=torch.bool, device=candidates.device)
+    same = (candidates[:, None, :] == candidates[None, :, :]).all(-1)
+    repeat = torch.tril(same, diagonal=-1).any(-1)
+    return candidates[~(is_target | repeat)]
