@@ -270,5 +270,41 @@ def report(store: Store, suite: str | None, fmt: str) -> str:
         raise GmbenchError(f"no results in {store.path} yet (run `gmbench run --suite quick`)")
     records = []
     for s in suites:
-        records += aggregate(store.cells_frame(s))
-    return render(records, fmt)
+        frame = store.cells_frame(s)
+        recs = aggregate(frame)
+        _mark_stale(recs, frame, fmt)
+        records += recs
+    text = render(records, fmt)
+    n_stale = sum(r.get("stale", 0) for r in records)
+    if n_stale and fmt in ("table", "markdown", "latex"):
+        from gmbench.core.env import code_fingerprint
+
+        note = STALE_NOTE.format(n=n_stale, code=code_fingerprint())
+        text += "\n\n" + (f"% {note}" if fmt == "latex" else note)
+    return text
+
+
+STALE_MARK = "◊"
+STALE_NOTE = (STALE_MARK + " {n} cells were computed by other gmbench code than the installed one (code {code}); "
+              "`gmbench run --rerun-stale` recomputes them.")
+
+
+def _mark_stale(records: list[dict[str, Any]], frame: pd.DataFrame, fmt: str) -> None:
+    """Count, per record, the done cells whose code fingerprint (gmbench.core.env.code_fingerprint) differs
+    from the installed code's ('stale'); in the printed formats the method gets STALE_MARK. Cells stored
+    before fingerprints were recorded carry none and are not counted."""
+    from gmbench.core.env import code_fingerprint
+
+    if frame.empty or "code" not in frame.columns:
+        return
+    here = code_fingerprint()
+    df = frame[(frame["status"] == "done") & frame["code"].notna() & (frame["code"] != here)]
+    if df.empty:
+        return
+    df = df.assign(problem_key=df.apply(_problem_key, axis=1))
+    counts = df.groupby(["slot_suite", "problem_key", "slot_label"]).size().to_dict()
+    for r in records:
+        n = counts.get((r["suite"], r["problem"], r["method"]), 0)
+        r["stale"] = n
+        if n and fmt in ("table", "markdown", "latex"):
+            r["method"] = f"{r['method']} {STALE_MARK}"
