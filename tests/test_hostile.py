@@ -175,3 +175,65 @@ def test_old_store_still_reads(tmp_path):
     db.close()
     res = cli("report", "--store", st)
     assert res.exit_code == 0 and "sphere" in res.output
+
+
+# ---- every input class: one line, exit 2 ----------------------------------------------------------
+
+
+def test_suite_not_utf8(tmp_path):
+    suite = tmp_path / "latin1.yaml"
+    suite.write_bytes(SUITE.replace("name: tiny", "name: caf\xe9").encode("latin-1"))
+    one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"), "not UTF-8", "line 2")
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+@pytest.mark.parametrize("seeds,needle", [
+    ("99999999999999999999", "count above"), ("-1", ">= 0"), ("0,-3", ">= 0"), ("0", "--seeds 1"),
+    ("5-2", "empty"), ("0-99999999999999999999", "more than"), ("3,99999999999999999999", "outside"),
+    ("a,b", "use a count"), ("1.5", "use a count"), (",", "use a count"),
+])
+def test_bad_seeds(seeds, needle, tmp_path):
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE)
+    t0 = time.perf_counter()
+    one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite", "--seeds", seeds, "-q"), needle)
+    assert time.perf_counter() - t0 < 5
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_good_seeds():
+    from gmbench.cli.app import parse_seeds
+
+    assert parse_seeds("3") == [0, 1, 2]
+    assert parse_seeds("0-0") == [0]
+    assert parse_seeds("7,") == [7]
+    assert parse_seeds("2-4") == [2, 3, 4]
+    assert parse_seeds("0, 5") == [0, 5]
+
+
+@pytest.mark.parametrize("seeds", ["99999999999999999999", "[-1]", "[99999999999999999999]", "0"])
+def test_bad_suite_seeds(seeds, tmp_path):
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE.replace("seeds: 2", f"seeds: {seeds}"))
+    one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"), "seeds", "line 4")
+
+
+def test_markup_prints_literally(tmp_path):
+    """Rich markup in user text ([/x], [bold]) and in error messages ([lo, hi]) is printed as written."""
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE.replace("name: tiny", "name: 'tiny [/x] [bold]b'").replace("dim: 2}", "dim: 2, bounds: [5, 1]}"))
+    one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"), "impossible bounds [5.0, 1.0]")
+    suite.write_text(SUITE.replace("name: tiny", "name: 'tiny [/x] [bold]b'"))
+    st = tmp_path / "s.sqlite"
+    res = cli("run", "--suite", suite, "--store", st)
+    assert res.exit_code == 0, res.output
+    assert "suite tiny [/x] [bold]b:" in res.output
+    res = cli("report", "--store", st, "--cells")
+    assert res.exit_code == 0 and "tiny [/x] [bold]b" in res.output
+    one_error(cli("report", "--store", st, "--suite", "[/x]"), "suite '[/x]' has no results")
+
+
+def test_yaml_key_that_is_a_list(tmp_path):
+    suite = tmp_path / "t.yaml"
+    suite.write_text("? [a, b]\n: 1\n")
+    one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"), "malformed YAML")

@@ -35,7 +35,7 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except GmbenchError as exc:
-            console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
 
     return wrapper
@@ -79,19 +79,39 @@ def parse_budget(text: str) -> "Any":
     return Budget(time_s, evals)
 
 
+SEEDS_HELP = ("Override the seeds: a count (3 = seeds 0,1,2), a range (0-4) or a list (0,2,7; one seed: 7,). "
+              "Seeds are integers >= 0; --seeds 0 (no seeds) is an error: one run of seed 0 is --seeds 1.")
+
+
 def parse_seeds(text: str) -> list[int]:
-    try:
-        if re.fullmatch(r"\d+", text.strip()):
-            n = int(text)
-            if n < 1:
-                raise ValueError
-            return list(range(n))
-        if re.fullmatch(r"\d+-\d+", text.strip()):
-            a, b = map(int, text.split("-"))
-            return list(range(a, b + 1))
-        return [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise GmbenchError(f"bad --seeds {text!r}: use a count (3), a range (0-4) or a list (0,2,7)")
+    """--seeds: a count N (seeds 0..N-1), a range A-B (inclusive) or a comma list; never negative."""
+    from gmbench.config.suite import MAX_SEED_COUNT, check_seeds
+
+    t = text.strip()
+    usage = "use a count (3), a range (0-4) or a list (0,2,7)"
+    if re.fullmatch(r"\d+", t):
+        n = int(t)
+        if n == 0:
+            raise GmbenchError("--seeds 0 would run no seed: use --seeds 1 for one seed (seed 0), "
+                               "or --seeds 0-0 / --seeds 5, for that one seed")
+        if n > MAX_SEED_COUNT:
+            raise GmbenchError(f"bad --seeds {t}: a count above {MAX_SEED_COUNT:,} (for one seed N, write N,)")
+        return list(range(n))
+    m = re.fullmatch(r"(\d+)\s*-\s*(\d+)", t)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        if b < a:
+            raise GmbenchError(f"bad --seeds {t}: the range is empty ({a} > {b})")
+        if b - a + 1 > MAX_SEED_COUNT:
+            raise GmbenchError(f"bad --seeds {t}: {b - a + 1:,} seeds is more than {MAX_SEED_COUNT:,}")
+        return check_seeds(list(range(a, b + 1)), f"bad --seeds {t}")
+    parts = [s.strip() for s in t.split(",") if s.strip()]
+    if not parts or not all(re.fullmatch(r"[+-]?\d+", s) for s in parts):
+        raise GmbenchError(f"bad --seeds {text!r}: {usage}")
+    seeds = [int(s) for s in parts]
+    if any(s < 0 for s in seeds):
+        raise GmbenchError(f"bad --seeds {text!r}: seeds are integers >= 0")
+    return check_seeds(seeds, f"bad --seeds {t}")
 
 
 @app.command()
@@ -101,7 +121,7 @@ def run(
     store: Path = STORE_OPT,
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda or cuda:N (default: the suite's)."),
     budget: Optional[str] = typer.Option(None, "--budget", help="Override the budget: 30s, 5m, evals=10000, time=30,evals=1000."),
-    seeds: Optional[str] = typer.Option(None, "--seeds", help="Override the seeds: 3, 0-4 or 0,2,7."),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help=SEEDS_HELP),
     problem: Optional[List[str]] = typer.Option(None, "--problem", "-p", help="Only these problems (repeatable)."),
     method: Optional[List[str]] = typer.Option(None, "--method", "-m", help="Only these method labels (repeatable)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed cells again."),

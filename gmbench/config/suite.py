@@ -28,6 +28,18 @@ SUITES_DIRS = [d for d in ((_CHECKOUT / "suites") if (_CHECKOUT / "pyproject.tom
 SUITES_DIR = next((d for d in SUITES_DIRS if d.is_dir()), SUITES_DIRS[0])
 RESOURCE_KEYS = {"num_cpus", "num_gpus", "memory"}
 DTYPES = ("float32", "float64")
+MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGER (signed 64-bit)
+MAX_SEED_COUNT = 100_000  # one cell per seed: a larger count is a typo, not a benchmark
+
+
+def check_seeds(seeds: list[int], what: str) -> list[int]:
+    """Seeds are distinct-or-not integers in [0, MAX_SEED], at most MAX_SEED_COUNT of them."""
+    if len(seeds) > MAX_SEED_COUNT:
+        raise GmbenchError(f"{what}: {len(seeds):,} seeds is more than {MAX_SEED_COUNT:,}")
+    bad = [s for s in seeds if not 0 <= s <= MAX_SEED]
+    if bad:
+        raise GmbenchError(f"{what}: seed {bad[0]} is outside 0..2^63-1 (seeds are non-negative integers)")
+    return seeds
 
 
 class _Loader(yaml.SafeLoader):
@@ -129,9 +141,13 @@ def find_suite(name_or_path: str) -> Path:
 def load_suite(name_or_path: str) -> Suite:
     path = find_suite(name_or_path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise GmbenchError(f"cannot read suite {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise GmbenchError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at line {line}); "
+                           "save the suite as UTF-8") from None
     try:
         data = yaml.load(text, Loader=_Loader)
     except GmbenchError as exc:
@@ -141,6 +157,8 @@ def load_suite(name_or_path: str) -> Suite:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise GmbenchError(f"{path}: malformed YAML: {where}{what}") from exc
+    except (TypeError, ValueError, RecursionError) as exc:  # e.g. a list as a mapping key, nesting too deep
+        raise GmbenchError(f"{path}: malformed YAML: {type(exc).__name__}: {str(exc)[:200]}") from None
     return parse_suite(data, path)
 
 
@@ -187,12 +205,17 @@ def parse_suite(data: Any, path: Path) -> Suite:
     if dtype not in DTYPES:
         raise _err(path, data, "dtype", f"dtype must be one of {DTYPES}, got {dtype!r}")
     seeds_raw = data.get("seeds", 1)
-    if isinstance(seeds_raw, int) and not isinstance(seeds_raw, bool) and seeds_raw > 0:
+    if isinstance(seeds_raw, int) and not isinstance(seeds_raw, bool) and 0 < seeds_raw <= MAX_SEED_COUNT:
         seeds = list(range(seeds_raw))
     elif isinstance(seeds_raw, list) and seeds_raw and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds_raw):
         seeds = list(seeds_raw)
     else:
-        raise _err(path, data, "seeds", f"seeds must be a positive count or a list of non-negative integers, got {seeds_raw!r}")
+        raise _err(path, data, "seeds", f"seeds must be a positive count (at most {MAX_SEED_COUNT:,}) or a list of "
+                   f"non-negative integers, got {str(seeds_raw)[:80]}")
+    try:
+        check_seeds(seeds, "seeds")
+    except GmbenchError as exc:
+        raise _err(path, data, "seeds", str(exc)) from None
     budget = _budget(path, data, "budget", data["budget"])
     plugins = _plugins(path, data)  # before any name is resolved: plugins may register problems and methods
     resources = _resources(path, data)
