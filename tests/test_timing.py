@@ -47,3 +47,129 @@ def test_first_candidate_right_after_the_first_batch(name, params, first_batch):
 def test_an_evaluation_budget_below_the_first_batch_still_reports(name, params):
     bb, inbox = _run(name, params, Budget(None, 300))
     assert len(inbox.candidates) >= 1 and inbox.candidates[0].n_energy <= 300
+
+
+# ---- cells record their CPU time, load and threads; the report marks contended ones --------------------------
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from typer.testing import CliRunner
+
+from gmbench.cli.app import app
+from gmbench.config.suite import DEFAULT_THREADS, Cell, MethodSpec, ProblemSpec, cell_key, expand, load_suite
+from gmbench.methods.base import Method, register_method
+from gmbench.run.execute import CONTENDED_BELOW, contended, execute
+
+SUITE = """name: timing
+device: cpu
+dtype: float32
+seeds: 1
+budget: {time_s: 0.3}
+problems:
+  - {name: sphere, dim: 3}
+methods:
+  - {name: random-search, params: {batch_size: 100}}
+  - {name: quadratic-surrogate, params: {batch_size: 100}}
+"""
+
+
+@register_method("_test-threads")
+@dataclass
+class ThreadsSeen(Method):
+    """Reports the torch thread count it runs with as a trace scalar."""
+
+    def run(self, bb, report):
+        report(bb.uniform(1)[0], threads=torch.get_num_threads())
+
+
+def _cell(method: str, threads: int = DEFAULT_THREADS, budget: Budget = Budget(0.5, None)) -> Cell:
+    c = Cell("test", ProblemSpec("sphere", 3, None, {}), MethodSpec(method, method, {}), 0, budget, "cpu", "float64",
+             threads=threads)
+    c.problem_config = make_problem("sphere", dim=3).config()
+    c.method_config = {"name": method, "params": {}}
+    c.key = cell_key(c)
+    return c
+
+
+def test_a_cell_records_cpu_time_load_and_threads():
+    row = execute(_cell("random-search")).row
+    assert row["threads"] == 1 and row["cpu_s"] > 0
+    assert 0 < row["cpu_util"] == pytest.approx(row["cpu_s"] / row["wall_s"])
+    assert row["cpu_util"] < 1.5  # one thread cannot use much more than its wall time
+    assert row["load_start"] is not None and row["load_end"] is not None  # Linux has getloadavg
+
+
+def test_threads_are_set_in_the_cell_and_restored():
+    before = torch.get_num_threads()
+    res = execute(_cell("_test-threads", threads=2))
+    assert res.row["threads"] == 2
+    assert json.loads(res.trace[0][-1])["threads"] == 2.0  # what the method saw
+    assert torch.get_num_threads() == before
+
+
+def test_threads_enter_the_key_only_when_not_the_default(tmp_path):
+    path = tmp_path / "timing.yaml"
+    path.write_text(SUITE)
+    suite = load_suite(str(path))
+    default, one, two = (expand(suite, "cpu", threads=t) for t in (None, 1, 2))
+    assert [c.key for c in default] == [c.key for c in one]
+    assert all(a.key != b.key for a, b in zip(default, two))
+    # the default key is the one computed before threads existed (the same payload, no threads entry)
+    import hashlib
+
+    from gmbench import __version__
+
+    c = default[0]
+    payload = {"problem": c.problem_config, "method": {"name": c.method_config["name"], "params": c.method_config["params"]},
+               "seed": c.seed, "budget": c.budget.as_dict(), "dtype": c.dtype, "device": "cpu", "version": __version__}
+    assert c.key == hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    with pytest.raises(Exception, match="threads must be a positive integer"):
+        expand(suite, "cpu", threads=0)
+
+
+def test_contended_rule():
+    assert contended({"cpu_util": CONTENDED_BELOW - 0.3, "wall_s": 5.0}) is True
+    assert contended({"cpu_util": 0.95, "wall_s": 5.0}) is False
+    assert contended({"cpu_util": 0.1, "wall_s": 0.2}) is False  # too short to judge
+    assert contended({"cpu_util": None, "wall_s": 5.0}) is None  # not recorded (older store, GPU)
+
+
+def _run_suite(tmp_path, *extra):
+    path = tmp_path / "timing.yaml"
+    path.write_text(SUITE)
+    store = tmp_path / "s.sqlite"
+    res = CliRunner().invoke(app, ["run", "--suite", str(path), "--store", str(store), "--quiet", *extra],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return store, res
+
+
+def test_old_stores_gain_the_columns_and_show_no_marker(tmp_path):
+    store, _ = _run_suite(tmp_path)
+    db = sqlite3.connect(store)
+    for col in ("cpu_s", "cpu_util", "threads", "load_start", "load_end"):  # a store written before they existed
+        db.execute(f"ALTER TABLE cells DROP COLUMN {col}")
+    db.commit()
+    db.close()
+    out = CliRunner().invoke(app, ["report", "--store", str(store)], catch_exceptions=False).output
+    assert "random-search" in out and "†" not in out
+    _run_suite(tmp_path, "--seeds", "1-1")  # a writable open adds them back; old rows read NULL
+    db = sqlite3.connect(store)
+    rows = db.execute("SELECT seed, cpu_util, threads FROM cells ORDER BY seed").fetchall()
+    assert [r[0] for r in rows] == [0, 0, 1, 1]
+    assert all(r[1] is None and r[2] is None for r in rows if r[0] == 0)
+    assert all(r[1] is not None and r[2] == 1 for r in rows if r[0] == 1)
+
+
+def test_run_records_threads_and_warns_on_a_loaded_machine(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(os, "getloadavg", lambda: (1000.0, 1000.0, 1000.0))
+    store, res = _run_suite(tmp_path, "--threads", "2")
+    assert "warning: load average 1000.0 exceeds" in res.stderr
+    assert sum("warning: load average" in line for line in res.stderr.splitlines()) == 1
+    db = sqlite3.connect(store)
+    assert {r[0] for r in db.execute("SELECT threads FROM cells")} == {2}
+    assert {round(r[0]) for r in db.execute("SELECT load_start FROM cells")} == {1000}

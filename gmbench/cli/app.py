@@ -55,6 +55,22 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     """gmbench: which method gets closest to the global minimum of high-dimensional energy landscapes?"""
 
 
+def _warn_if_loaded() -> None:
+    """One line on stderr when the 1-minute load average exceeds the cores this process may use: the
+    cells' time budgets are wall-clock, so they will get less CPU (the report marks such cells contended)."""
+    import os
+
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if load > cores:
+        console.print(f"warning: load average {load:.1f} exceeds the {cores} cores of this machine: time-budgeted "
+                      "cells will get less CPU than their budget (the report marks them contended)",
+                      highlight=False, soft_wrap=True, markup=False)
+
+
 def parse_budget(text: str) -> "Any":
     """'30', '30s', '5m', '1h', 'evals=1e5', 'time=30,evals=1000'."""
     from gmbench.core.blackbox import Budget
@@ -127,6 +143,9 @@ def run(
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed cells again."),
     plugin: Optional[List[str]] = PLUGIN_OPT,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="torch threads per cell (default 1: on a shared "
+                                          "machine torch's one thread per core oversubscribes the cores; recorded in "
+                                          "each cell, part of its key when not 1)."),
     executor: str = typer.Option("local", "--executor", help="local (one cell after another here) or ray "
                                  "(one Ray task per cell; pip install 'gmbench[ray]')."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to use: auto or HOST:PORT "
@@ -148,7 +167,8 @@ def run(
 
     s = load_suite(suite)
     dev = resolve_device(device or s.device)
-    cells = expand(s, dev, parse_budget(budget) if budget else None, parse_seeds(seeds) if seeds else None)
+    cells = expand(s, dev, parse_budget(budget) if budget else None, parse_seeds(seeds) if seeds else None,
+                   threads=threads)
     if problem:
         wanted = {PROBLEMS.canonical(p) for p in problem}
         cells = [c for c in cells if PROBLEMS.canonical(c.problem.name) in wanted]
@@ -174,6 +194,7 @@ def run(
             raise GmbenchError(f"shard {i}/{n} of {total} cells is empty (use at most {total} shards)")
         console.print(f"shard {i}/{n}: {len(cells)} of {total} cells", highlight=False)
     st = Store(store)
+    _warn_if_loaded()
     console.print(f"suite [bold]{escape(s.name)}[/]: {len(cells)} cells on {dev}, store {escape(str(store))}", highlight=False)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, disable=quiet)

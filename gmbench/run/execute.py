@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -20,6 +21,21 @@ from gmbench.methods import make_method
 from gmbench.problems import make_problem
 from gmbench.core.recorder import Inbox, Recorder
 from gmbench.config.suite import Cell
+
+
+#: a cell whose method got less than this share of its threads' CPU time is reported as contended
+CONTENDED_BELOW = 0.8
+#: ... if it ran at least this long (shorter cells' CPU share is dominated by start-up costs)
+CONTENDED_MIN_WALL_S = 1.0
+
+
+def contended(row: dict[str, Any]) -> bool | None:
+    """Whether a stored cell row ran contended (None: not recorded, e.g. stored before cpu_util was,
+    or on a GPU)."""
+    util, wall = row.get("cpu_util"), row.get("wall_s")
+    if util is None or wall is None or (isinstance(util, float) and math.isnan(util)):
+        return None
+    return bool(util < CONTENDED_BELOW and wall >= CONTENDED_MIN_WALL_S)
 
 
 def grace_s(budget: Budget) -> float:
@@ -63,7 +79,34 @@ class CellResult:
 
 
 def execute(cell: Cell) -> CellResult:
-    """Run one cell in this process and return its store row and trace."""
+    """Run one cell in this process and return its store row and trace.
+
+    The cell runs with ``cell.threads`` torch intra-op threads (restored afterwards). Besides wall
+    time it records the process CPU time of the method (``time.process_time``, all threads), the
+    1-minute load average at its start and end, and ``cpu_util`` = cpu_s / (wall_s × threads): the
+    share of its threads' time the method actually got. Below :data:`CONTENDED_BELOW` (on CPU
+    devices, for cells of at least :data:`CONTENDED_MIN_WALL_S`) the report marks the cell as
+    *contended*: other processes took the cores, so a time-budgeted result understates the method.
+    (A method that cannot keep more than one thread busy reads as contended with ``threads`` > 1; on
+    a GPU the host thread waits for kernels, so the CPU share says nothing there and is not stored.)
+    """
+    before = torch.get_num_threads()
+    torch.set_num_threads(cell.threads)
+    try:
+        return _execute(cell)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _load1() -> float | None:
+    """The 1-minute load average (None where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return None
+
+
+def _execute(cell: Cell) -> CellResult:
     started = time.time()
     device = torch.device(cell.device)
     dtype = getattr(torch, cell.dtype)
@@ -73,7 +116,9 @@ def execute(cell: Cell) -> CellResult:
     torch.manual_seed(cell.seed)  # for methods that initialise networks from the global generator
     generator = torch.Generator(device=device)
     generator.manual_seed(cell.seed)
+    load_start = _load1()
     clock = Clock(device)
+    cpu0 = time.process_time()
     bb = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, device, dtype,
                   generator, cell.budget, clock, problem.start_sampler(), problem.structure(),
                   problem.atom_energy_fn(), problem.energy_and_grad_fn())
@@ -95,6 +140,9 @@ def execute(cell: Cell) -> CellResult:
         error = f"{type(exc).__name__}: {exc}{where}"
     synchronize(device)
     wall = clock.elapsed()
+    cpu_s = time.process_time() - cpu0
+    load_end = _load1()
+    cpu_util = cpu_s / (wall * cell.threads) if device.type == "cpu" and wall > 0 else None
     t0 = time.perf_counter()
     rec = Recorder(problem)
     rec.assess(inbox.candidates)
@@ -126,6 +174,11 @@ def execute(cell: Cell) -> CellResult:
         "wall_s": wall,
         "harness_s": harness_s,
         "overrun_s": overrun,
+        "cpu_s": cpu_s,
+        "cpu_util": cpu_util,
+        "threads": cell.threads,
+        "load_start": load_start,
+        "load_end": load_end,
         "started": started,
         "ended": time.time(),
         "best_x": rec.best_x.numpy() if rec.best_x is not None else None,

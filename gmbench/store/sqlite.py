@@ -51,6 +51,14 @@ CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER, host TEXT,
 ADDED_COLUMNS = [
     ("cells", "code", "TEXT"),  # fingerprint of the gmbench source that computed the cell (core.env)
     ("claims", "lease_until", "REAL"),  # the claim expires then unless its holder renews it
+    # honest timing (gmbench.run.execute): the method's process CPU time, its share of the cell's
+    # threads' time (the report marks cells below 0.8 as contended), the torch threads, and the
+    # 1-minute load average at the cell's start and end; NULL for cells stored before
+    ("cells", "cpu_s", "REAL"),
+    ("cells", "cpu_util", "REAL"),
+    ("cells", "threads", "INTEGER"),
+    ("cells", "load_start", "REAL"),
+    ("cells", "load_end", "REAL"),
 ]
 
 # A claim's lease: the holder renews it every LEASE_RENEW_S while the cell runs; a claim whose lease has
@@ -65,6 +73,7 @@ CELL_COLUMNS = [
     "min_dist", "min_dist_nearest", "avg_err_per_dim", "avg_err_per_dim_nearest",
     "final_oob", "final_t", "n_candidates", "n_energy", "n_grad",
     "wall_s", "harness_s", "overrun_s", "started", "ended", "best_x", "summary", "code",
+    "cpu_s", "cpu_util", "threads", "load_start", "load_end",
 ]
 
 
