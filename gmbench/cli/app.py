@@ -243,11 +243,17 @@ def report(
     store: Path = STORE_OPT,
     fmt: str = typer.Option("table", "--format", "-f", help="table, markdown, latex, csv or json."),
     filter_: bool = typer.Option(False, "--filter", help="Reprint the latest `gmbench filter` run's tables instead."),
+    targets: Optional[bool] = typer.Option(None, "--targets/--no-targets", help="Success rates and aRT at the headline "
+                                           "targets (default: on for table/markdown/latex/html; csv/json add every "
+                                           "target only when asked)."),
+    stats: Optional[bool] = typer.Option(None, "--stats/--no-stats", help="Paired Wilcoxon tests (Holm), win rates "
+                                         "and mean ranks per problem (default as --targets)."),
+    html_out: Optional[Path] = typer.Option(None, "--out", help="Folder for --format html (one page per suite)."),
     cells: bool = typer.Option(False, "--cells", help="List the stored cells (key, problem, method, seed, status) "
                                "instead; a key (or its first characters) is what `gmbench show` takes."),
 ) -> None:
     """Print the Table 1/2-style results (distance from the global minimum, error per dimension)."""
-    from gmbench.report.tables import FORMATS, report as make_report
+    from gmbench.report.tables import FORMATS
     from gmbench.store.sqlite import Store
 
     if cells:
@@ -261,8 +267,17 @@ def report(
             raise GmbenchError("report --filter prints plain-text tables only (leave out --format)")
         out.print(render(load_latest(Store(store, create=False))), markup=False, highlight=False, crop=False)
         return
+    if fmt == "html":  # one self-contained page per suite
+        from gmbench.report.html import write_report
+
+        if html_out is None:
+            raise GmbenchError("report --format html needs --out DIR")
+        for p in write_report(Store(store, create=False), suite, html_out, targets=targets is not False,
+                              stats=stats is not False):
+            out.print(str(p), highlight=False)
+        return
     if fmt not in FORMATS:
-        raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
+        raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)}, or html with --out)")
     name = None
     if suite:  # a suite file or a suite name known to the store
         from gmbench.config.suite import find_suite, load_suite
@@ -271,7 +286,9 @@ def report(
             name = load_suite(str(find_suite(suite))).name
         except GmbenchError:
             name = suite
-    text = make_report(Store(store, create=False), name, fmt)
+    from gmbench.report.analysis import report_text
+
+    text = report_text(Store(store, create=False), name, fmt, targets=targets, stats=stats)
     out.print(text, markup=False, highlight=False)
 
 
@@ -350,7 +367,13 @@ def filter_(
 def plot(
     suite: str = typer.Option(..., "--suite", "-s", help="Suite name or YAML path (as given to `run`)."),
     store: Path = STORE_OPT,
-    out_dir: Path = typer.Option(Path("plots"), "--out", help="Folder for the PNG files."),
+    out_dir: Path = typer.Option(Path("plots"), "--out", help="Folder for the figure files."),
+    kind: str = typer.Option("anytime", "--kind", help="anytime (the per-seed figures: paper Figs 2-4 and "
+                             "best-so-far curves), ecdf (runtime ECDFs over the targets) or fixed-budget (median "
+                             "and quartiles of the prediction's distance/gap vs evaluations and seconds)."),
+    fig_fmt: str = typer.Option("png", "--format", "-f", help="png (150 dpi), svg or pdf."),
+    problem: Optional[List[str]] = typer.Option(None, "--problem", "-p", help="ecdf/fixed-budget: only these "
+                                                "problems (name or label; repeatable)."),
 ) -> None:
     """Write PNG figures: learned minimum per iteration and over time (paper Figs 2-3), trajectory loss
     (Fig 4), and the best-so-far prediction versus evaluations for every method."""
@@ -362,8 +385,17 @@ def plot(
         name = load_suite(str(find_suite(suite))).name
     except GmbenchError:
         name = suite
+    from gmbench.report.figures import FIGURE_FORMATS, KINDS, plot_analysis
+
+    if kind not in KINDS:
+        raise GmbenchError(f"unknown plot kind {kind!r} (use one of {', '.join(KINDS)})")
+    if fig_fmt not in FIGURE_FORMATS:
+        raise GmbenchError(f"unknown figure format {fig_fmt!r} (use one of {', '.join(FIGURE_FORMATS)})")
     try:
-        paths = plot_suite(Store(store, create=False), name, out_dir)
+        if kind == "anytime":
+            paths = plot_suite(Store(store, create=False), name, out_dir, fig_fmt)
+        else:
+            paths = plot_analysis(Store(store, create=False), name, out_dir, kind, fig_fmt, problem)
     except OSError as exc:
         raise GmbenchError(f"cannot write plots to {out_dir}: {exc.strerror or exc}") from exc
     for p in paths:

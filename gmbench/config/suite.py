@@ -104,6 +104,7 @@ class Suite:
     budget: Budget
     problems: list[ProblemSpec]
     methods: list[MethodSpec]
+    targets: Any = None  # report target ladders (gmbench.report.targets.TargetSpec); None: defaults
     resources: dict[str, Any] = field(default_factory=dict)  # Ray resources per cell (--executor ray)
     plugins: list[str] = field(default_factory=list)  # plugin modules / absolute .py paths, loaded at parse
 
@@ -206,7 +207,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(data, dict):
         raise GmbenchError(f"{path}: a suite must be a YAML mapping")
     _check_keys(path, data, {"name", "description", "device", "dtype", "seeds", "budget", "problems", "methods",
-                             "resources", "plugins"}, "suite")
+                             "resources", "plugins", "targets"}, "suite")
     for req in ("budget", "problems", "methods"):
         if req not in data:
             raise _err(path, data, None, f"missing required key {req!r}")
@@ -287,8 +288,14 @@ def parse_suite(data: Any, path: Path) -> Suite:
     device = data.get("device", "auto")
     if not isinstance(device, str):
         raise _err(path, data, "device", "device must be a string (auto, cpu, cuda, cuda:N)")
+    from gmbench.report.targets import parse_targets
+
+    try:  # report-only settings: they never enter a cell key
+        targets = parse_targets(data["targets"]) if "targets" in data else None
+    except GmbenchError as exc:
+        raise _err(path, data, "targets", str(exc)) from exc
     return Suite(str(data.get("name", path.stem)), path, str(data.get("description", "")), device, dtype, seeds, budget, problems, methods,
-                 resources=resources, plugins=plugins)
+                 targets=targets, resources=resources, plugins=plugins)
 
 
 def _plugins(path: Path, data: Any) -> list[str]:

@@ -55,7 +55,7 @@ def iteration_axis(rows: list[dict[str, Any]]) -> list[float]:
     return xs
 
 
-def plot_suite(store: Store, suite: str, out_dir: Path) -> list[Path]:
+def plot_suite(store: Store, suite: str, out_dir: Path, fmt: str = "png") -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,8 +97,8 @@ def plot_suite(store: Store, suite: str, out_dir: Path) -> list[Path]:
                     axes[0].set_xscale("log")
                     axes[1].set_xscale("log")
                 fig.suptitle(f"{problem}: learned minimum per iteration (suite {suite}; one line per seed)")
-                path = out_dir / f"{base}_learned_minimum_{suffix}.png"
-                fig.savefig(path, dpi=120)
+                path = out_dir / f"{base}_learned_minimum_{suffix}.{fmt}"
+                fig.savefig(path, dpi=DPI)
                 plt.close(fig)
                 written.append(path)
         # Figure 4: trajectory loss over iterations
@@ -116,8 +116,8 @@ def plot_suite(store: Store, suite: str, out_dir: Path) -> list[Path]:
             ax.grid(alpha=0.3)
             ax.legend()
             ax.set_title(f"{problem}: trajectory loss")
-            path = out_dir / f"{base}_trajectory_loss.png"
-            fig.savefig(path, dpi=120)
+            path = out_dir / f"{base}_trajectory_loss.{fmt}"
+            fig.savefig(path, dpi=DPI)
             plt.close(fig)
             written.append(path)
         # anytime: best-so-far (lowest-energy) prediction's distance and energy versus evaluations
@@ -139,8 +139,146 @@ def plot_suite(store: Store, suite: str, out_dir: Path) -> list[Path]:
         if positive and all(r[2] > 0 for ts in methods.values() for t in ts for r in best_so_far(t) if math.isfinite(r[2])):
             axes[1].set_yscale("log")
         fig.suptitle(f"{problem}: anytime performance (suite {suite}; one line per seed)")
-        path = out_dir / f"{base}_anytime.png"
-        fig.savefig(path, dpi=120)
+        path = out_dir / f"{base}_anytime.{fmt}"
+        fig.savefig(path, dpi=DPI)
         plt.close(fig)
         written.append(path)
+    return written
+
+
+# ---- fixed-target and fixed-budget figures (COCO-style; data from gmbench.report.analysis) -------------
+
+DPI = 150
+FIGURE_FORMATS = ("png", "svg", "pdf")
+KINDS = ("anytime", "ecdf", "fixed-budget")
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _method_colors(methods: list[str]) -> dict[str, str]:
+    colors = _pyplot().rcParams["axes.prop_cycle"].by_key()["color"]
+    return {m: colors[i % len(colors)] for i, m in enumerate(methods)}
+
+
+def ecdf_figure(h: Any, kind: str, title: str, problems: list[str] | None = None) -> Any:
+    """Runtime ECDF (fraction of (run, target) pairs hit) versus evaluations/D and versus seconds, one
+    curve per method; a cross marks each method's largest budget (nothing is known beyond it)."""
+    from gmbench.report.analysis import runtime_ecdf
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    methods = list(dict.fromkeys(h.loc[h["kind"] == kind, "method"]))
+    colors = _method_colors(methods)
+    for ax, x, xlabel in ((axes[0], "evals", "energy evaluations / D"), (axes[1], "seconds", "method time [s]")):
+        curves = runtime_ecdf(h, kind, x, problems)
+        for m, c in curves.items():
+            xs, ys = c["x"], c["y"]
+            xmax = max(c["budget"], xs[-1] if xs.size else c["budget"])
+            px = [xs[0] if xs.size else xmax, *xs, xmax] if xs.size else [xmax]
+            py = [0.0, *ys, ys[-1]] if xs.size else [0.0]
+            ax.plot(px, py, drawstyle="steps-post", color=colors[m], lw=1.6,
+                    label=f"{m} ({c['hits']}/{c['pairs']})")
+            ax.plot([xmax], [py[-1]], marker="x", ms=8, color=colors[m])
+        ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fraction of (run, target) pairs reached")
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=8, title="method (hits/pairs)", title_fontsize=8, loc="upper left")
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def fixed_budget_figure(fb: Any, problem: str, kind: str, title: str) -> Any:
+    """Median (line) and 25-75 % band over runs of the prediction's distance or gap versus evaluations
+    and versus seconds, one colour per method."""
+    import numpy as np
+
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    d = fb[(fb["problem"] == problem) & (fb["kind"] == kind)]
+    colors = _method_colors(list(dict.fromkeys(d["method"])))
+    ylabel = {"dist": "distance to the nearest global minimizer",
+              "gap": "energy gap f - f*" + (" (to the best stored energy)" if d["relative"].any() else "")}[kind]
+    for ax, axis, xlabel in ((axes[0], "evals", "energy evaluations"), (axes[1], "seconds", "method time [s]")):
+        da = d[d["axis"] == axis]
+        for m, dm in da.groupby("method", sort=False):
+            ok = dm["n"] > 0
+            ax.plot(dm.loc[ok, "x"], dm.loc[ok, "median"], color=colors[m], lw=1.6, label=f"{m} (median)")
+            ax.fill_between(dm.loc[ok, "x"], dm.loc[ok, "q25"], dm.loc[ok, "q75"], color=colors[m], alpha=0.2, lw=0)
+        ax.set_xscale("log")
+        vals = da[["q25", "median", "q75"]].to_numpy(float)
+        vals = vals[np.isfinite(vals)]
+        if vals.size and (vals > 0).all() and vals.max() / vals.min() > 10:
+            ax.set_yscale("log")
+        elif vals.size and (vals >= 0).all() and vals.max() > 0 and (vals > 0).any() and vals.max() / vals[vals > 0].min() > 10:
+            ax.set_yscale("symlog", linthresh=float(vals[vals > 0].min()))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=8, title="band: 25-75 % of runs", title_fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_analysis(store: Store, suite: str, out_dir: Path, kind: str, fmt: str = "png",
+                  problems: list[str] | None = None) -> list[Path]:
+    """`gmbench plot --kind ecdf|fixed-budget`: runtime ECDFs (one figure per target ladder, over the
+    chosen problems) or fixed-budget curves (one figure per problem and ladder)."""
+    from gmbench.report import analysis
+    from gmbench.report.targets import targets_for_suite
+
+    if kind not in ("ecdf", "fixed-budget"):
+        raise GmbenchError(f"unknown plot kind {kind!r} (use one of {', '.join(KINDS)})")
+    if fmt not in FIGURE_FORMATS:
+        raise GmbenchError(f"unknown figure format {fmt!r} (use one of {', '.join(FIGURE_FORMATS)})")
+    data = analysis.load(store, suite, problems)
+    spec = targets_for_suite(suite)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plt = _pyplot()
+    written = []
+    if kind == "ecdf":
+        h = analysis.hits(data, spec)
+        n_prob = data.runs["problem"].nunique()
+        for ladder in ("dist", "gap"):
+            sel = h[h["kind"] == ladder]
+            if sel.empty:
+                continue
+            n_t = sel["target"].nunique()
+            lo, hi = sel["target"].min(), sel["target"].max()
+            what = (f"distance <= tau*sqrt(D), tau in [{hi:g} .. {lo:g}] ({n_t} targets)" if ladder == "dist"
+                    else f"gap f - f* <= [{hi:g} .. {lo:g}] ({n_t} targets"
+                    + (", relative to the best stored energy where f* is unknown)" if sel["relative"].any() else ")"))
+            title = (f"Runtime ECDF, suite {suite}: {sel['problem'].nunique()} of {n_prob} problem(s), "
+                     f"{sel['key'].nunique()} runs; {what}")
+            fig = ecdf_figure(sel, ladder, title)
+            path = out_dir / f"{_slug(suite)}_ecdf_{ladder}.{fmt}"
+            fig.savefig(path, dpi=DPI)
+            plt.close(fig)
+            written.append(path)
+        return written
+    for ladder in ("dist", "gap"):
+        fb = analysis.fixed_budget(data, ladder, "evals")
+        if fb.empty:
+            continue
+        import pandas as pd
+
+        fb = pd.concat([fb, analysis.fixed_budget(data, ladder, "seconds")], ignore_index=True)
+        for problem in dict.fromkeys(fb["problem"]):
+            per = data.runs[data.runs["problem"] == problem].groupby("method").size()
+            n = f"{per.min()}" if per.min() == per.max() else f"{per.min()}-{per.max()}"
+            title = (f"{problem}: fixed-budget ({'distance' if ladder == 'dist' else 'gap'} of the prediction), suite "
+                     f"{suite}; median and quartiles over {n} runs per method")
+            fig = fixed_budget_figure(fb, problem, ladder, title)
+            path = out_dir / f"{_slug(f'{suite}_{problem}')}_fixed_budget_{ladder}.{fmt}"
+            fig.savefig(path, dpi=DPI)
+            plt.close(fig)
+            written.append(path)
     return written
