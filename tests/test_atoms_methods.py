@@ -12,7 +12,7 @@ import torch
 
 from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
 from gmbench.core.errors import GmbenchError
-from gmbench.methods import make_method
+from gmbench.methods import METHODS, make_method
 from gmbench.problems import make_problem
 from gmbench.physics import md
 from gmbench.optim.relax import fire_relax, stridernet_fire
@@ -37,7 +37,7 @@ def _run(problem, method, budget=Budget(None, None), seed=0):
         method.run(bb, inbox)
     except BudgetExhausted:
         pass
-    rec = Recorder(problem)
+    rec = Recorder(problem, method.summaries)
     rec.assess(inbox.candidates)
     return rec, bb
 
@@ -246,7 +246,7 @@ def test_table1_shows_training_cost_apart_from_the_run(tmp_path):
 
     problem = make_problem("ka-lj", n=27, starts=str(_lattice_frames(tmp_path / "f.npy", n_frames=2)))
     x = problem.start_sampler()(2, torch.Generator().manual_seed(0))
-    rec = Recorder(problem)
+    rec = Recorder(problem, METHODS.get("stridernet").summaries)
     rec.assess([Candidate(0.1, 1, 0, x[k], {"start": k, "train_wall_s": 12.5, "train_evals": 900}) for k in range(2)])
     s = rec.summary()
     assert (s["train_wall_s"], s["train_evals"], s["n_starts"]) == (12.5, 900, 2)

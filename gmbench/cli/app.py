@@ -6,7 +6,7 @@ import dataclasses
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 from rich.table import Table
 
+from gmbench.cli.guard import guard as _guard
 from gmbench.core.errors import GmbenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
@@ -24,21 +25,6 @@ out = Console(soft_wrap=True)
 
 STORE_OPT = typer.Option("results/gmbench.sqlite", "--store", help="SQLite results store.")
 PLUGIN_OPT = typer.Option(None, "--plugin", help="Module or .py file that registers extra problems/methods (repeatable).")
-
-
-def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn user errors into one line on stderr and exit status 2."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GmbenchError as exc:
-            console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2)
-
-    return wrapper
 
 
 def _version(value: bool) -> None:

@@ -15,6 +15,7 @@ from typing import List, Optional
 import typer
 import yaml
 
+from gmbench.cli.guard import guard as _guard
 from gmbench.core.errors import GmbenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -25,21 +26,6 @@ LJ_TRAIN_FRAMES = [0, 3, 4, 5, 7, 8, 10, 11, 12, 16, 17, 19, 20, 21, 22, 23, 25,
                    38, 39, 41, 43, 44, 48, 50, 52, 53, 55, 57, 60, 61, 63, 64, 65, 66, 68, 70, 71, 73, 74, 75, 76, 78,
                    79, 81, 83, 84, 90, 92, 95, 97, 98]
 LJ_TEST_FRAMES = [67, 91, 35, 85, 13, 46, 89, 88, 99, 56, 77, 6, 18, 87, 69, 93, 51, 14, 40, 58]
-
-
-def _guard(fn):
-    """User errors: one line on stderr, exit status 2 (as the main CLI)."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except GmbenchError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2)
-
-    return wrapper
 
 
 def _params(items: list[str] | None) -> dict:

@@ -6,18 +6,20 @@ charges the method one energy evaluation (so reporting is no free oracle) and ke
 After the method stops, the :class:`Recorder` evaluates every candidate's true energy (float64) and
 distances against the problem's answer, builds the anytime trace and picks the final prediction by
 lowest energy (the seed paper's selection rule; candidates outside the bounds only if none is inside).
+Summaries beyond the generic ones are declared by the method and the problem (:mod:`gmbench.core.summaries`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
 
 from gmbench.core.blackbox import BlackBox
+from gmbench.core.summaries import summarize
 from gmbench.problems.base import Problem
 
 OOB_TOL = 1e-9
@@ -69,8 +71,13 @@ class Inbox:
 
 
 class Recorder:
-    def __init__(self, problem: Problem):
+    """Assesses a cell's candidates after the method stopped. ``summaries`` names the extra summaries
+    (registered in :mod:`gmbench.core.summaries`) the method declares (``Method.summaries``); the
+    problem's own (``Problem.summaries``) come first."""
+
+    def __init__(self, problem: Problem, summaries: Sequence[str] = ()):
         self._problem = problem
+        self._summaries = tuple(summaries)
         self.rows: list[TraceRow] = []
         self.nearest_exact = True
         self.best_x: Tensor | None = None
@@ -114,47 +121,8 @@ class Recorder:
             "avg_err_per_dim": best.dist / math.sqrt(dim) if best.dist is not None else None,
             "avg_err_per_dim_nearest": best.dist_nearest / math.sqrt(dim) if best.dist_nearest is not None else None,
             "nearest_exact": self.nearest_exact,
-            **self._hit(),
-            **self._per_start(),
-            **self._training(),
+            **summarize((*self._problem.summaries, *self._summaries), self.rows),
         }
-
-    def _training(self) -> dict[str, Any]:
-        """Training cost a method declares with its candidates (``train_wall_s``, ``train_evals``:
-        e.g. StriderNET's policy, trained before the cell or inside it), reported beside the cell's
-        own time and evaluations."""
-        out: dict[str, Any] = {}
-        for key in ("train_wall_s", "train_evals"):
-            vals = [r.scalars[key] for r in self.rows if key in r.scalars and math.isfinite(r.scalars[key])]
-            if vals:
-                out[key] = max(vals)
-        return out
-
-    def _hit(self) -> dict[str, Any]:
-        """Success (problems that define it: atoms with a reference energy, gap < 1e-4 eps) and the
-        method time and evaluations at the first successful candidate."""
-        flagged = [r for r in self.rows if "success" in r.extra]
-        if not flagged:
-            return {}
-        hits = [r for r in flagged if r.extra["success"] >= 1.0]
-        first = min(hits, key=lambda r: r.t) if hits else None
-        return {"success": bool(hits), "hit_t": first.t if first else None, "hit_evals": first.n_energy if first else None}
-
-    def _per_start(self) -> dict[str, Any]:
-        """Per starting structure (candidates reported with ``start=k``): each start's lowest energy;
-        their min and mean are StriderNET's Table 1 "Min" and "Mean"."""
-        per: dict[int, float] = {}
-        for r in self.rows:
-            k = r.scalars.get("start")
-            if k is None or not math.isfinite(r.energy):
-                continue
-            k = int(k)
-            per[k] = min(per.get(k, math.inf), r.energy)
-        if not per:
-            return {}
-        energies = [per[k] for k in sorted(per)]
-        return {"n_starts": len(energies), "starts_min_energy": min(energies),
-                "starts_mean_energy": sum(energies) / len(energies), "starts_energies": energies}
 
 
 def _scalar(v: Any) -> float:

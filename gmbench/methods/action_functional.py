@@ -52,7 +52,7 @@ from torch import Tensor, nn
 
 from gmbench.core.blackbox import BlackBox
 from gmbench.models.plnet import PLNet
-from gmbench.methods.base import Method, Report, register_method
+from gmbench.methods.base import IterationPlot, Method, Report, Series, register_method
 
 
 class Surrogate(nn.Module):
@@ -80,6 +80,7 @@ class Surrogate(nn.Module):
 
 @dataclass
 class _PLNetTrainer(Method):
+    plots = IterationPlot("iteration", warm=("phase", 0.0))  # the learned minimum per iteration (Figs 2-3)
     units: list[int] = field(default_factory=lambda: [256] * 8)
     depth: int = 2
     mu: float = 0.5
@@ -167,6 +168,9 @@ class _PLNetTrainer(Method):
 @dataclass
 class ActionFunctional(_PLNetTrainer):
     __doc__ = __doc__
+    plots = IterationPlot("iteration", warm=("phase", 0.0), series=(  # + the trajectory loss (Fig. 4)
+        Series("traj_loss", "mean-squared y loss on the GD trajectories", log=True, title="trajectory loss",
+               file="trajectory_loss"),))
     n_traj: int = 100
     traj_step: float = 1.0
     eps: float = 1.0

@@ -119,6 +119,7 @@ class LocalMethod(Method):
 
     PRESET_BY_SYSTEM: ClassVar[dict[str, dict[str, str]]] = {"stridernet": STRIDERNET_BY_SYSTEM}
     summaries: ClassVar[tuple[str, ...]] = ("per_start",)  # report_starts: per-start energies (Table 1 Min/Mean)
+    summaries: ClassVar[tuple[str, ...]] = ("per_start",)  # report_starts: per-start energies (Table 1 Min/Mean)
 
     preset: str | None = None
     n_points: int = 100

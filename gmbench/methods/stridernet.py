@@ -42,6 +42,7 @@ from gmbench.methods.base import Method, Report, register_method
 @register_method("stridernet", aliases=("strider-net",))
 @dataclass
 class StriderNetMethod(Method):
+    summaries = ("per_start", "training_cost")  # per-target energies and the policy's training cost
     model: str | None = None
     n_targets: int = 10
     adapt_epochs: int = 1000

@@ -21,6 +21,10 @@ from gmbench.core.errors import GmbenchError
 
 EnergyFn = Callable[[Tensor], Tensor]
 
+#: problem family -> which report table a stored problem configuration gets (``Problem.report_layout``
+#: of the family's class, registered when the class is defined; the tables live in gmbench.report)
+REPORT_LAYOUTS: dict[str, Callable[[dict[str, Any]], str]] = {}
+
 
 @dataclass(frozen=True)
 class Properties:
@@ -92,10 +96,22 @@ class Problem(ABC):
     properties: Properties = Properties()
     f_star: float | None = 0.0
     distance_kind: str = "euclidean"  # what `dist` means in reports
+    summaries: tuple[str, ...] = ()  # extra cell summaries of the assessments' extras (gmbench.core.summaries)
 
     dim: int
     lower: Tensor  # (D,) float64, cpu
     upper: Tensor
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.family:
+            REPORT_LAYOUTS[cls.family] = cls.report_layout
+
+    @staticmethod
+    def report_layout(config: dict[str, Any]) -> str:
+        """The report table for this family's results, read from a stored :meth:`config` (reports read
+        only the store): "functions" (the seed paper's Tables 1-2, distances to the global minimum)."""
+        return "functions"
 
     # ---- method side ---------------------------------------------------------------------------
     @abstractmethod

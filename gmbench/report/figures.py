@@ -1,4 +1,6 @@
-"""Figures from the store (matplotlib, Agg): the seed paper's Figures 2-4 and anytime curves."""
+"""Figures from the store (matplotlib, Agg): per-iteration figures a method declares
+(``Method.plots``: the action-functional's learned minimum and trajectory loss, the seed paper's
+Figures 2-4) and the anytime curves of every method."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gmbench.core.errors import GmbenchError
+from gmbench.methods import METHODS
+from gmbench.methods.base import IterationPlot
 from gmbench.store.sqlite import Store
 
 
@@ -30,6 +34,20 @@ def load_traces(store: Store, suite: str) -> dict[str, dict[str, list[dict[str, 
     return out
 
 
+def method_plots(store: Store, suite: str) -> dict[str, IterationPlot]:
+    """{method label: the per-iteration figures its method declares} (``Method.plots``); methods not
+    registered in this process (a plugin not loaded) or declaring none get only the anytime figure."""
+    df = store.cells_frame(suite)
+    out: dict[str, IterationPlot] = {}
+    for label, name in zip(df["slot_label"], df["method"]):
+        if label in out or not isinstance(name, str) or name not in METHODS:
+            continue
+        plots = METHODS.get(name).plots
+        if plots is not None:
+            out[label] = plots
+    return out
+
+
 def best_so_far(trace: list[dict[str, Any]]) -> list[tuple[float, float, float, float]]:
     """(evaluations, time, energy, distance) of the lowest-energy candidate so far, at every report."""
     best_e, best_d, rows = math.inf, math.nan, []
@@ -41,17 +59,20 @@ def best_so_far(trace: list[dict[str, Any]]) -> list[tuple[float, float, float, 
     return rows
 
 
-def iteration_axis(rows: list[dict[str, Any]]) -> list[float]:
-    """x values for per-iteration plots: warm-start reports (phase 0, all at iteration 0) spread evenly over
-    [−1, 0], action/sample iterations at their iteration number."""
-    n_warm = sum(1 for r in rows if r["scalars"].get("phase") == 0)
+def iteration_axis(rows: list[dict[str, Any]], plot: IterationPlot = IterationPlot(warm=("phase", 0.0))) -> list[float]:
+    """x values for per-iteration plots: warm-start reports (``plot.warm``, e.g. phase 0, all at
+    iteration 0) spread evenly over [−1, 0], later iterations at their iteration number."""
+    def warm(r: dict[str, Any]) -> bool:
+        return plot.warm is not None and r["scalars"].get(plot.warm[0]) == plot.warm[1]
+
+    n_warm = sum(1 for r in rows if warm(r))
     xs, k = [], 0
     for r in rows:
-        if r["scalars"].get("phase") == 0:
+        if warm(r):
             xs.append(-1 + k / (n_warm - 1) if n_warm > 1 else 0.0)
             k += 1
         else:
-            xs.append(r["scalars"]["iteration"])
+            xs.append(r["scalars"][plot.iteration])
     return xs
 
 
@@ -64,6 +85,7 @@ def plot_suite(store: Store, suite: str, out_dir: Path, fmt: str = "png") -> lis
     data = load_traces(store, suite)
     if not data:
         raise GmbenchError(f"no finished cells of suite {suite!r} in {store.path}")
+    declared = method_plots(store, suite)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -75,15 +97,17 @@ def plot_suite(store: Store, suite: str, out_dir: Path, fmt: str = "png") -> lis
 
     for problem, methods in data.items():
         base = _slug(f"{suite}_{problem}")
-        iterative = {m: ts for m, ts in methods.items() if any("iteration" in r["scalars"] for t in ts for r in t)}
+        iterative = {m: ts for m, ts in methods.items()
+                     if m in declared and any(declared[m].iteration in r["scalars"] for t in ts for r in t)}
         # Figures 2/3: energy and distance of each iteration's learned minimum, over iterations and over time
         if iterative:
             for xkey, xlabel, suffix in (("iteration", "iteration", "iterations"), ("t", "wall time [s]", "time")):
                 fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
                 for i, (m, traces) in enumerate(iterative.items()):
+                    it = declared[m].iteration
                     for j, t in enumerate(traces):
-                        rows = [r for r in t if "iteration" in r["scalars"]]
-                        xs = iteration_axis(rows) if xkey == "iteration" else [r["t"] for r in rows]
+                        rows = [r for r in t if it in r["scalars"]]
+                        xs = iteration_axis(rows, declared[m]) if xkey == "iteration" else [r["t"] for r in rows]
                         kw = style(i, j, m)
                         axes[0].plot(xs, [r["energy"] for r in rows], **kw)
                         axes[1].plot(xs, [r["dist"] for r in rows], **kw)
@@ -101,22 +125,27 @@ def plot_suite(store: Store, suite: str, out_dir: Path, fmt: str = "png") -> lis
                 fig.savefig(path, dpi=DPI)
                 plt.close(fig)
                 written.append(path)
-        # Figure 4: trajectory loss over iterations
-        lossy = {m: ts for m, ts in methods.items() if any("traj_loss" in r["scalars"] for t in ts for r in t)}
-        if lossy:
+        # declared per-iteration scalars (the action functional's trajectory loss: Figure 4), one figure each
+        series = {s.name: s for m in methods if m in declared for s in declared[m].series}
+        for s in series.values():
+            lossy = {m: ts for m, ts in methods.items()
+                     if m in declared and s in declared[m].series and any(s.name in r["scalars"] for t in ts for r in t)}
+            if not lossy:
+                continue
             fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
             for i, (m, traces) in enumerate(lossy.items()):
+                it = declared[m].iteration
                 for j, t in enumerate(traces):
-                    rows = [r for r in t if "traj_loss" in r["scalars"]]
-                    ax.plot([r["scalars"]["iteration"] for r in rows], [r["scalars"]["traj_loss"] for r in rows],
-                            **style(i, j, m))
+                    rows = [r for r in t if s.name in r["scalars"]]
+                    ax.plot([r["scalars"][it] for r in rows], [r["scalars"][s.name] for r in rows], **style(i, j, m))
             ax.set_xlabel("iteration")
-            ax.set_ylabel("mean-squared y loss on the GD trajectories")
-            ax.set_yscale("log")
+            ax.set_ylabel(s.label)
+            if s.log:
+                ax.set_yscale("log")
             ax.grid(alpha=0.3)
             ax.legend()
-            ax.set_title(f"{problem}: trajectory loss")
-            path = out_dir / f"{base}_trajectory_loss.{fmt}"
+            ax.set_title(f"{problem}: {s.title or s.name}")
+            path = out_dir / f"{base}_{s.file or s.name}.{fmt}"
             fig.savefig(path, dpi=DPI)
             plt.close(fig)
             written.append(path)

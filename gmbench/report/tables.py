@@ -1,16 +1,24 @@
-"""Reports read only the store: the seed paper's Table 1/2 layout per problem, over seeds."""
+"""Reports read only the store: one table per problem (or per suite) over seeds, in the layout its
+problem family declares (``Problem.report_layout``): the seed paper's Tables 1-2 for functions,
+cluster scores, StriderNET's Table 1 for systems without a known global minimum. Layouts are
+registered here by name (:func:`register_layout`)."""
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
 from gmbench.core.errors import GmbenchError
+from gmbench.core.registry import Registry
+from gmbench.problems import PROBLEMS
+from gmbench.problems.base import REPORT_LAYOUTS, Problem
+from gmbench.report.fmt import stats_cell
 from gmbench.store.sqlite import Store
 
 FORMATS = ("table", "markdown", "latex", "csv", "json")
@@ -87,26 +95,6 @@ def _stats(vals: np.ndarray) -> dict[str, float] | None:
     return {"median": float(np.median(vals)), "min": float(vals.min()), "max": float(vals.max()), "n": int(vals.size)}
 
 
-def _fmt_num(v: float) -> str:
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if a >= 1e6 or a < 1e-3:
-        return f"{v:.3e}"
-    if a >= 100:
-        return f"{v:.2f}"
-    return f"{v:.4g}"
-
-
-def _fmt_cell(st: dict[str, float] | None, integer: bool = False, num=None) -> str:
-    if st is None:
-        return "—"
-    f = (lambda x: f"{int(round(x)):,}") if integer else (num or _fmt_num)
-    if st["n"] == 1 or st["min"] == st["max"]:
-        return f(st["median"])
-    return f"{f(st['median'])} [{f(st['min'])}, {f(st['max'])}]"
-
-
 def render(records: list[dict[str, Any]], fmt: str) -> str:
     if fmt not in FORMATS:
         raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
@@ -132,39 +120,15 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:
         groups.setdefault((r["suite"], r["problem"]), []).append(r)
-    table1: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
+    gathered: dict[tuple[str, str], list[tuple[str, list[dict[str, Any]]]]] = {}
     for (suite, problem), rs in groups.items():
-        kind = layout(rs[0]["config"])
-        if kind == "energy":  # StriderNET Table 1: gathered per suite, printed after the loop
-            table1.setdefault(suite, []).append((problem, rs))
+        lay = LAYOUTS.get(layout(rs[0]["config"]))
+        if lay.per_suite:  # e.g. StriderNET Table 1: gathered per suite, printed after the loop
+            gathered.setdefault((lay.name, suite), []).append((problem, rs))
             continue
-        if kind == "cluster":
-            out.append(_render_cluster(suite, problem, rs, fmt, tablefmt))
-            continue
-        rows = []
-        for r in rs:
-            if r["unavailable"]:
-                rows.append([r["method"], "unavailable: " + r["unavailable"]] + [""] * (len(METRICS) - 1) + ["0"])
-                continue
-            cells = []
-            for _, col in METRICS:
-                s = _fmt_cell(r[col], integer=col == "n_energy")
-                if col == "final_dist_nearest" and not r["nearest_exact"] and r[col] is not None:
-                    s = "≤ " + s
-                cells.append(s)
-            seeds = f"{r['seeds_done']}/{r['seeds_total']}"
-            if r["failed"]:
-                seeds += f" ({r['failed']} failed)"
-            rows.append([r["method"], *cells, seeds])
-        headers = ["Method", *[t for t, _ in METRICS], "Seeds"]
-        title = f"{problem} — suite {suite}"
-        body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-        out.append(("### " if fmt == "markdown" else "") + title + "\n\n" + body if fmt != "latex" else f"% {title}\n{body}")
-        errs = sorted({e for r in rs for e in r["errors"]})
-        if errs:
-            out.append("failures:\n" + "\n".join(f"  - {e}" for e in errs))
-    for suite, systems in table1.items():
-        out.append(_render_table1(suite, systems, fmt, tablefmt))
+        out += lay.render(suite, problem, rs, fmt, tablefmt)
+    for (name, suite), systems in gathered.items():
+        out += LAYOUTS.get(name).render(suite, systems, fmt, tablefmt)
     notes = (
         "Distances are Euclidean in R^D. 'Min Dist ... For Min Energy' and the error per dimension describe the final\n"
         "prediction (the lowest-energy candidate); Avg Error Per Dim = that distance / sqrt(D). With several seeds a cell\n"
@@ -179,13 +143,59 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
     return "\n\n".join(out)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """A report table: ``render(suite, problem, records, fmt, tablefmt)`` -> text blocks, one problem at a
+    time; or, with ``per_suite``, ``render(suite, [(problem, records), ...], fmt, tablefmt)`` once per
+    suite for all its problems in this layout (one table with a row group per problem)."""
+
+    name: str
+    render: Callable[..., list[str]]
+    per_suite: bool = False
+
+
+LAYOUTS: Registry[Layout] = Registry("report layout")
+
+
+def register_layout(name: str, per_suite: bool = False) -> Callable[[Callable[..., list[str]]], Callable[..., list[str]]]:
+    def wrap(fn: Callable[..., list[str]]) -> Callable[..., list[str]]:
+        LAYOUTS.register(name, Layout(name, fn, per_suite))
+        return fn
+
+    return wrap
+
+
 def layout(cfg: dict[str, Any]) -> str:
-    """Which table a problem gets: "functions" (the seed paper's distances), "cluster" (atoms with a
-    reference energy: gap, RMSD, success, time to hit) or "energy" (atoms without a known global
-    minimum: StriderNET's Table 1, Min and Mean energy over starting structures)."""
-    if "n_atoms" not in cfg:
-        return "functions"
-    return "cluster" if cfg.get("f_star") is not None else "energy"
+    """Which table a stored problem configuration gets: the rule its problem family declares
+    (``Problem.report_layout``, e.g. "functions", "cluster" or "energy"); a problem this process does
+    not know (a plugin not loaded) gets the family-free "functions" table."""
+    name = cfg.get("name")
+    family = PROBLEMS.get(name).family if isinstance(name, str) and name in PROBLEMS else None
+    return REPORT_LAYOUTS.get(family, Problem.report_layout)(cfg)
+
+
+@register_layout("functions")
+def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str) -> list[str]:
+    """The seed paper's Tables 1-2 columns (distances to the global minimum, error per dimension) and more."""
+    rows = []
+    for r in rs:
+        if r["unavailable"]:
+            rows.append([r["method"], "unavailable: " + r["unavailable"]] + [""] * (len(METRICS) - 1) + ["0"])
+            continue
+        cells = []
+        for _, col in METRICS:
+            s = stats_cell(r[col], integer=col == "n_energy")
+            if col == "final_dist_nearest" and not r["nearest_exact"] and r[col] is not None:
+                s = "≤ " + s
+            cells.append(s)
+        rows.append([r["method"], *cells, _seeds_cell(r)])
+    headers = ["Method", *[t for t, _ in METRICS], "Seeds"]
+    body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+    out = [_titled(f"{problem} — suite {suite}", body, fmt)]
+    errs = sorted({e for r in rs for e in r["errors"]})
+    if errs:
+        out.append("failures:\n" + "\n".join(f"  - {e}" for e in errs))
+    return out
 
 
 def _seeds_cell(r: dict[str, Any]) -> str:
@@ -199,7 +209,9 @@ def _titled(title: str, body: str, fmt: str) -> str:
     return ("### " if fmt == "markdown" else "") + title + "\n\n" + body
 
 
-def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str) -> str:
+@register_layout("cluster")
+def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str) -> list[str]:
+    """Clusters with a reference energy: energy, gap, RMSD, success and time to hit."""
     rows = []
     for r in rs:
         if r["unavailable"]:
@@ -207,15 +219,15 @@ def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str
             continue
         succ = r["successes"]
         rows.append([
-            r["method"], _fmt_cell(r["final_energy"]), _fmt_cell(r["final_gap"]), _fmt_cell(r["final_dist"]),
-            f"{succ[0]}/{succ[1]}" if succ else "—", _fmt_cell(r["hit_t"]), _fmt_cell(r["hit_evals"], integer=True),
-            _fmt_cell(r["n_energy"], integer=True), _fmt_cell(r["wall_s"]), _seeds_cell(r),
+            r["method"], stats_cell(r["final_energy"]), stats_cell(r["final_gap"]), stats_cell(r["final_dist"]),
+            f"{succ[0]}/{succ[1]}" if succ else "—", stats_cell(r["hit_t"]), stats_cell(r["hit_evals"], integer=True),
+            stats_cell(r["n_energy"], integer=True), stats_cell(r["wall_s"]), _seeds_cell(r),
         ])
     f_star = rs[0]["config"].get("f_star")
     headers = ["Method", "Energy", "Gap E - E_ref", "RMSD to reference", "Success", "Time to hit s", "Evals to hit",
                "Evals", "Wall s", "Seeds"]
     body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-    return _titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt)
+    return [_titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt)]
 
 
 def _cost(r: dict[str, Any] | None, t_col: str, n_col: str) -> str:
@@ -225,7 +237,8 @@ def _cost(r: dict[str, Any] | None, t_col: str, n_col: str) -> str:
     return f"{r[t_col]['median']:.1f}{n}"
 
 
-def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], fmt: str, tablefmt: str) -> str:
+@register_layout("energy", per_suite=True)
+def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], fmt: str, tablefmt: str) -> list[str]:
     """Rows: system x (Min, Mean); columns: methods (StriderNET's Table 1)."""
     methods: list[str] = []
     for _, rs in systems:
@@ -246,7 +259,7 @@ def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], 
                     cells.append("unavailable")
                 else:
                     st = r[col] if r[col] is not None else (r["final_energy"] if col == "starts_min_energy" else None)
-                    cells.append(_fmt_cell(st, num=lambda v: f"{v:.2f}"))  # energies in full, as the paper
+                    cells.append(stats_cell(st, fmt=lambda v: f"{v:.2f}"))  # energies in full, as the paper
             rows.append([f"{problem} ({units})" if label == "Min" else "", label, *cells])
         n = {r["method"]: r["n_starts"] for r in rs}
         rows.append(["", "structures x seeds", *[
@@ -259,7 +272,7 @@ def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], 
     body = tabulate(rows, headers=["System", "Metric", *methods], tablefmt=tablefmt, disable_numparse=True)
     title = (f"Energy after optimisation (StriderNET Table 1 layout; Min / Mean over starting structures; "
              f"distance not available: no known global minimum) — suite {suite}")
-    return _titled(title, body, fmt)
+    return [_titled(title, body, fmt)]
 
 
 def report(store: Store, suite: str | None, fmt: str) -> str:

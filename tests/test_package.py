@@ -1,0 +1,92 @@
+"""A package that runs anywhere: build the wheel, install it into a fresh virtual environment outside
+the checkout, and run the smoke suite from an empty folder; `gmbench --version`.
+
+The fresh environment gets gmbench only from the wheel; its dependencies (torch, numpy, ...) come from
+the environment running the tests through a ``.pth`` line (like ``--system-site-packages``, without
+downloading torch again). Slow (a wheel build and a venv): CI runs it as its own step (.ci/run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+import gmbench
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    assert res.returncode == 0, f"{' '.join(map(str, cmd))}\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    return res
+
+
+def fingerprint(root: Path) -> str:
+    """gmbench.core.env.code_fingerprint over the package folder ``root``."""
+    h = hashlib.sha256()
+    for rel in sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py")):
+        h.update(rel.encode() + b"\0")
+        h.update((root / rel).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> dict[str, Path]:
+    tmp = tmp_path_factory.mktemp("pkg")
+    src = tmp / "src"  # build from a copy: the checkout gets no build/ or egg-info
+    src.mkdir()
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    shutil.copytree(REPO / "gmbench", src / "gmbench", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(REPO / "suites", src / "suites")
+    dist = tmp / "dist"
+    import importlib.util
+
+    isolation = ["--no-build-isolation"] if importlib.util.find_spec("setuptools") else []  # else pip fetches it
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", str(dist), str(src)], tmp)
+    wheel = next(dist.glob("gmbench-*.whl"))
+    venv = tmp / "venv"
+    run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp)
+    py = venv / "bin" / "python"
+    purelib = Path(run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp).stdout.strip())
+    deps = [p for p in {sysconfig.get_paths()["purelib"], *site.getsitepackages()} if Path(p).is_dir()]
+    (purelib / "_gmbench_test_deps.pth").write_text("\n".join(deps) + "\n")  # appended after the venv's own
+    run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index", "-q", str(wheel)], tmp)
+    work = tmp / "elsewhere"
+    work.mkdir()
+    return {"wheel": wheel, "venv": venv, "py": py, "work": work, "src": src}
+
+
+def test_wheel_carries_the_suites(installed):
+    import zipfile
+
+    names = set(zipfile.ZipFile(installed["wheel"]).namelist())
+    for suite in (REPO / "suites").glob("*.yaml"):
+        assert f"gmbench/_suites/{suite.name}" in names
+    assert "gmbench/cli/app.py" in names
+
+
+def test_installed_package_runs_the_smoke_suite_outside_the_checkout(installed):
+    py, work = installed["py"], installed["work"]
+    where = run([str(py), "-c", "import gmbench, gmbench.config.suite as s; print(gmbench.__file__); "
+                 "print(s.find_suite('smoke'))"], work).stdout.split()
+    assert where[0].startswith(str(installed["venv"])), where  # the wheel's copy, not the checkout
+    assert where[1].startswith(str(installed["venv"])) and where[1].endswith("_suites/smoke.yaml")
+    gm = installed["venv"] / "bin" / "gmbench"
+    assert run([str(gm), "--version"], work).stdout.strip() == f"gmbench {gmbench.__version__}"
+    res = run([str(gm), "run", "--suite", "smoke", "--budget", "evals=2000", "--store", "r.sqlite", "--quiet"], work)
+    assert "16 done" in res.stderr + res.stdout
+    rep = run([str(gm), "report", "--store", "r.sqlite", "--format", "csv"], work).stdout
+    assert rep.count("smoke") >= 8
+    # the installed code is byte-for-byte the source it was built from
+    fp = run([str(py), "-c", "from gmbench.core.env import code_fingerprint as f; print(f())"], work).stdout.strip()
+    assert fp == fingerprint(installed["src"] / "gmbench")
