@@ -28,14 +28,6 @@ SUITES_DIRS = [d for d in ((_CHECKOUT / "suites") if (_CHECKOUT / "pyproject.tom
 SUITES_DIR = next((d for d in SUITES_DIRS if d.is_dir()), SUITES_DIRS[0])
 RESOURCE_KEYS = {"num_cpus", "num_gpus", "memory"}
 DTYPES = ("float32", "float64")
-
-#: torch intra-op threads per cell unless ``gmbench run --threads N`` says otherwise. One, because a
-#: cell's budget is wall-clock time and threads are part of it: with torch's default (one thread per
-#: core) on a machine where other jobs run, the threads oversubscribe the cores and spin-wait for each
-#: other, and random search did 125k-131k evaluations in 8 s where one thread did 8.7M-9.6M at the
-#: same load (70x). The thread count is recorded in every cell row and enters the cell key only when it
-#: differs from this default, so the keys of results stored before threads were recorded stay valid.
-DEFAULT_THREADS = 1
 MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGER (signed 64-bit)
 MAX_SEED_COUNT = 100_000  # one cell per seed: a larger count is a typo, not a benchmark
 
@@ -104,7 +96,6 @@ class Suite:
     budget: Budget
     problems: list[ProblemSpec]
     methods: list[MethodSpec]
-    targets: Any = None  # report target ladders (gmbench.report.targets.TargetSpec); None: defaults
     resources: dict[str, Any] = field(default_factory=dict)  # Ray resources per cell (--executor ray)
     plugins: list[str] = field(default_factory=list)  # plugin modules / absolute .py paths, loaded at parse
 
@@ -125,11 +116,14 @@ class Cell:
     problem_config: dict[str, Any] = field(default_factory=dict)
     method_config: dict[str, Any] = field(default_factory=dict)
     key: str = ""
-    threads: int = DEFAULT_THREADS  # torch intra-op threads the cell may use
 
     @property
     def label(self) -> str:
-        return f"{self.problem_config.get('name', self.problem.name)}-{self.problem.dim} | {self.method.label} | seed {self.seed}"
+        inst = f" i{self.problem_config['instance']}" if self.problem_config.get("instance") else ""
+        inst += "r" if inst and self.problem_config.get("rotate") else ""
+        return (f"{self.problem_config.get('name', self.problem.name)}-{self.problem.dim}{inst} | {self.method.label}"
+                f" | seed {self.seed}")
+
 
 
 def find_suite(name_or_path: str) -> Path:
@@ -207,7 +201,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(data, dict):
         raise GmbenchError(f"{path}: a suite must be a YAML mapping")
     _check_keys(path, data, {"name", "description", "device", "dtype", "seeds", "budget", "problems", "methods",
-                             "resources", "plugins", "targets"}, "suite")
+                             "secret", "resources", "plugins"}, "suite")
     for req in ("budget", "problems", "methods"):
         if req not in data:
             raise _err(path, data, None, f"missing required key {req!r}")
@@ -229,6 +223,9 @@ def parse_suite(data: Any, path: Path) -> Suite:
     budget = _budget(path, data, "budget", data["budget"])
     plugins = _plugins(path, data)  # before any name is resolved: plugins may register problems and methods
     resources = _resources(path, data)
+    secret = data.get("secret", "")
+    if not isinstance(secret, str):
+        raise _err(path, data, "secret", f"secret must be a string, got {type(secret).__name__}")
 
     problems = []
     systems: list[str | None] = []
@@ -237,7 +234,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     for p in data["problems"]:
         if isinstance(p, str):
             p = {"name": p}
-        _check_keys(path, p, {"name", "dim", "bounds", "params", "budget"}, "problem")
+        _check_keys(path, p, {"name", "dim", "bounds", "params", "budget", "instances", "rotate"}, "problem")
         if "name" not in p:
             raise _err(path, p, None, "problem without a name")
         bounds = p.get("bounds")
@@ -252,12 +249,13 @@ def parse_suite(data: Any, path: Path) -> Suite:
         if not isinstance(params, dict):
             raise _err(path, p, "params", "params must be a mapping")
         pb = _budget(path, p, "budget", p["budget"]) if "budget" in p else None
-        spec = ProblemSpec(str(p["name"]), dim, bounds, dict(params), pb)
-        try:  # resolve the name and validate dimension/bounds now, with the line
-            systems.append(make_problem(spec.name, dim=spec.dim, bounds=spec.bounds, **spec.params).config().get("system"))
-        except GmbenchError as exc:
-            raise _err(path, p, "name", str(exc)) from exc
-        problems.append(spec)
+        for inst in _instances(path, p, secret):  # problem x instance, expanded like seeds
+            spec = ProblemSpec(str(p["name"]), dim, bounds, {**params, **inst}, pb)
+            try:  # resolve the name and validate dimension/bounds now, with the line
+                systems.append(make_problem(spec.name, dim=spec.dim, bounds=spec.bounds, **spec.params).config().get("system"))
+            except GmbenchError as exc:
+                raise _err(path, p, "name", str(exc)) from exc
+            problems.append(spec)
 
     methods = []
     if not isinstance(data["methods"], list) or not data["methods"]:
@@ -288,14 +286,8 @@ def parse_suite(data: Any, path: Path) -> Suite:
     device = data.get("device", "auto")
     if not isinstance(device, str):
         raise _err(path, data, "device", "device must be a string (auto, cpu, cuda, cuda:N)")
-    from gmbench.report.targets import parse_targets
-
-    try:  # report-only settings: they never enter a cell key
-        targets = parse_targets(data["targets"]) if "targets" in data else None
-    except GmbenchError as exc:
-        raise _err(path, data, "targets", str(exc)) from exc
     return Suite(str(data.get("name", path.stem)), path, str(data.get("description", "")), device, dtype, seeds, budget, problems, methods,
-                 targets=targets, resources=resources, plugins=plugins)
+                 resources=resources, plugins=plugins)
 
 
 def _plugins(path: Path, data: Any) -> list[str]:
@@ -327,21 +319,54 @@ def _resources(path: Path, data: Any) -> dict[str, Any]:
     return out
 
 
-def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[int] | None = None,
-           threads: int | None = None) -> list[Cell]:
-    """Cells in a stable order: problem-major, then method, then seed. ``device`` is resolved ('cpu', 'cuda:0').
-    ``threads``: torch intra-op threads per cell (default :data:`DEFAULT_THREADS`)."""
-    if threads is None:
-        threads = DEFAULT_THREADS
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise GmbenchError(f"threads must be a positive integer, got {threads!r}")
+def _instances(path: Path, p: dict, secret: str) -> list[dict[str, Any]]:
+    """The instance arguments of one problem entry: ``instances`` is a list of integers >= 0 (0 is the
+    function as published) or a count n (instances 1..n); ``rotate: true`` rotates every instance
+    k >= 1. Only non-default values are passed on, so entries without them build what they always did."""
+    raw, rotate = p.get("instances"), p.get("rotate", False)
+    if not isinstance(rotate, bool):
+        raise _err(path, p, "rotate", f"rotate must be true or false, got {rotate!r}")
+    if raw is None:
+        if rotate:
+            raise _err(path, p, "rotate", "rotate needs instances (e.g. instances: [1, 2]); instance 0 is the "
+                       "function as published")
+        return [{}]
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0:
+        ks = list(range(1, raw + 1))
+    elif (isinstance(raw, list) and raw and all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in raw)
+          and len(set(raw)) == len(raw)):
+        ks = list(raw)
+    else:
+        raise _err(path, p, "instances", "instances must be a positive count (instances 1..n) or a list of distinct "
+                   f"non-negative integers, got {raw!r}")
+    from gmbench.problems import PROBLEMS
+
+    try:
+        family = PROBLEMS.get(str(p.get("name"))).family
+    except GmbenchError as exc:
+        raise _err(path, p, "name", str(exc)) from exc
+    if family != "function":
+        raise _err(path, p, "instances", f"instances apply to function problems; {p.get('name')!r} is {family}")
+    out = []
+    for k in ks:
+        inst: dict[str, Any] = {"instance": k} if k else {}
+        if k and rotate:
+            inst["rotate"] = True
+        if k and secret:
+            inst["secret"] = secret
+        out.append(inst)
+    return out
+
+
+def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[int] | None = None) -> list[Cell]:
+    """Cells in a stable order: problem-major, then method, then seed. ``device`` is resolved ('cpu', 'cuda:0')."""
     cells = []
     for p in suite.problems:
         problem = make_problem(p.name, dim=p.dim, bounds=p.bounds, **p.params)
         for m in suite.methods:
             for seed in seeds if seeds is not None else suite.seeds:
                 b = budget or p.budget or suite.budget
-                cell = Cell(suite.name, p, m, seed, b, device, suite.dtype, threads=threads)
+                cell = Cell(suite.name, p, m, seed, b, device, suite.dtype)
                 cell.problem_config = problem.config()
                 if METHODS.is_planned(m.name):
                     cell.available = False
@@ -365,7 +390,5 @@ def cell_key(cell: Cell) -> str:
         "device": cell.device.split(":")[0],
         "version": __version__,
     }
-    if cell.threads != DEFAULT_THREADS:  # only a non-default thread count enters the key (old keys stay)
-        payload["threads"] = cell.threads
     blob = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]

@@ -26,12 +26,13 @@ PROBLEMS: Registry[ProblemEntry] = Registry("problem")
 
 
 def register_function(spec: FunctionSpec) -> FunctionSpec:
-    def factory(dim: int | None = None, bounds: tuple[float, float] | None = None, **params: Any) -> Problem:
+    def factory(dim: int | None = None, bounds: tuple[float, float] | None = None, instance: int = 0,
+                rotate: bool = False, secret: str = "", **params: Any) -> Problem:
         if params:
             raise GmbenchError(f"problem {spec.name!r} takes no parameters, got {sorted(params)}")
         if dim is None:
             raise GmbenchError(f"problem {spec.name!r} needs a dimension (dim: N)")
-        return FunctionProblem(spec, dim, bounds)
+        return FunctionProblem(spec, dim, bounds, instance=instance, rotate=rotate, secret=secret)
 
     info = {
         "F": spec.fnum or "",

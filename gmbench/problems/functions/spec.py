@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -47,7 +49,8 @@ class FunctionSpec:
 class FunctionProblem(Problem):
     family = "function"
 
-    def __init__(self, spec: FunctionSpec, dim: int, bounds: tuple[float, float] | None = None):
+    def __init__(self, spec: FunctionSpec, dim: int, bounds: tuple[float, float] | None = None,
+                 instance: int = 0, rotate: bool = False, secret: str = ""):
         if not isinstance(dim, int) or isinstance(dim, bool):
             raise GmbenchError(f"problem {spec.name!r}: dimension must be an integer, got {dim!r}")
         if dim < spec.min_dim:
@@ -63,12 +66,30 @@ class FunctionProblem(Problem):
                 f"problem {spec.name!r}: bounds [{lo}, {hi}] exceed the native box [-{spec.bound}, {spec.bound}],"
                 " outside which the function is unbounded below"
             )
+        if not isinstance(instance, int) or isinstance(instance, bool) or instance < 0:
+            raise GmbenchError(f"problem {spec.name!r}: instance must be a non-negative integer, got {instance!r}")
+        if not isinstance(rotate, bool):
+            raise GmbenchError(f"problem {spec.name!r}: rotate must be true or false, got {rotate!r}")
+        if rotate and instance == 0:
+            raise GmbenchError(f"problem {spec.name!r}: rotate needs an instance >= 1 (instance 0 is the function "
+                               "as published)")
+        if not isinstance(secret, str):
+            raise GmbenchError(f"problem {spec.name!r}: secret must be a string, got {type(secret).__name__}")
         self.spec = spec
         self.name = spec.name
         self.properties = spec.properties
         self.dim = dim
         self.lower = torch.full((dim,), lo, dtype=torch.float64)
         self.upper = torch.full((dim,), hi, dtype=torch.float64)
+        self.instance, self.rotate = instance, rotate
+        self._secret_tag = secret_tag(secret) if secret and instance else ""
+        self._tf: InstanceTransform | None = None
+        if instance:
+            self._tf = InstanceTransform.derive(spec.name, dim, instance, secret, lo, hi, rotate, self._x_star0())
+            if rotate:
+                self.properties = dataclasses.replace(self.properties, note=(
+                    (self.properties.note + "; " if self.properties.note else "")
+                    + "rotated instance: not separable"))
         xs = self.x_star()
         if bool((xs < lo).any() or (xs > hi).any()):
             raise GmbenchError(
@@ -76,23 +97,43 @@ class FunctionProblem(Problem):
             )
 
     def energy_fn(self) -> EnergyFn:
+        if self._tf is not None:
+            return self._tf.energy(self.spec.f, self._penalty_bound())
         return self.spec.f
 
     def energy_and_grad_fn(self) -> Callable[[Tensor], tuple[Tensor, Tensor]] | None:
         """The analytic-gradient fast path when the spec has one (``GMBENCH_PLAIN=1`` turns it off;
-        ``GMBENCH_COMPILE=1`` fuses it with torch.compile, compiled on the first call of each shape)."""
+        ``GMBENCH_COMPILE=1`` fuses it with torch.compile, compiled on the first call of each shape).
+        For an instance the gradient follows the chain rule, grad_x = R^T grad f(y)."""
         if self.spec.grad is None or os.environ.get("GMBENCH_PLAIN", "") not in ("", "0"):
             return None
-        return BlockedEnergyGrad(self.spec.f, self.spec.grad,
-                                 compile=os.environ.get("GMBENCH_COMPILE", "") not in ("", "0"))
+        f, grad = self.spec.f, self.spec.grad
+        if self._tf is not None:
+            f, grad = self._tf.energy(f, self._penalty_bound()), self._tf.gradient(grad, self._penalty_bound())
+        return BlockedEnergyGrad(f, grad, compile=os.environ.get("GMBENCH_COMPILE", "") not in ("", "0"))
 
-    def x_star(self) -> Tensor:
+    def _penalty_bound(self) -> float | None:
+        """Functions unbounded below outside their native box (Schwefel) get, on a transformed instance,
+        COCO's boundary penalty sum max(0, |y_i| - bound)^2 (Hansen et al. 2009, bbob noiseless function
+        definitions, f_pen and f20): zero inside the native box, and large enough outside it that the
+        minimum stays f* at x*_k although the moved box reaches beyond the native one."""
+        return self.spec.bound if self.spec.within_native_box else None
+
+    def _x_star0(self) -> Tensor:
         xs = self.spec.x_star
         if callable(xs):
             return xs(self.dim).to(torch.float64)
         return torch.full((self.dim,), float(xs), dtype=torch.float64)
 
+    def x_star(self) -> Tensor:
+        """The designated minimizer; for an instance k >= 1, x*_k = s_k."""
+        if self._tf is not None:
+            return self._tf.shift.clone()
+        return self._x_star0()
+
     def nearest_minimizer(self, x: Tensor) -> tuple[Tensor | None, bool]:
+        if self._tf is not None:
+            return self._nearest_transformed(x)
         spec = self.spec
         if spec.coord_roots is not None:
             roots = spec.coord_roots(float(self.lower[0]), float(self.upper[0])).to(x)
@@ -106,8 +147,243 @@ class FunctionProblem(Problem):
                 return known[idx].reshape(x.shape), spec.minimizers_exact
         return super().nearest_minimizer(x)
 
+    def _nearest_transformed(self, x: Tensor) -> tuple[Tensor | None, bool]:
+        """Nearest global minimizer of f_k(x) = f(R(x - s) + x*): found in the function's own frame
+        y = R(x - s) + x* and mapped back (R is orthogonal, so distances are the same in both frames).
+
+        Product sets (``coord_roots``): per coordinate, the roots inside the image of the box (exactly
+        the image without rotation; its bounding box with rotation). With rotation the nearest such
+        point can map outside the box, so the answer is flagged exact only when every returned point
+        lies in the box. Finite sets (``known_minimizers``) are mapped back and kept where in the box."""
+        spec, tf = self.spec, self._tf
+        x64 = x.detach().to(torch.float64).reshape(-1, self.dim)
+        lo, hi = self.lower.to(x64), self.upper.to(x64)
+        if spec.coord_roots is not None:
+            y = tf.forward(x64)
+            a, b = tf.image_box(self.lower, self.upper)  # (D,) each, float64 cpu
+            roots = spec.coord_roots(float(a.min()), float(b.max())).to(x64)
+            if roots.numel() == 0:
+                return super().nearest_minimizer(x)
+            ia = torch.searchsorted(roots, a.to(x64))  # first root >= a_i
+            ib = torch.searchsorted(roots, b.to(x64), right=True)  # one past the last root <= b_i
+            if bool((ib <= ia).any()):  # a coordinate without a root in its range: x*_k's coordinate is one
+                return super().nearest_minimizer(x)
+            near = tf.inverse(nearest_in_sorted_range(roots, y, ia, ib))
+            tol = 1e-9 * (hi - lo)
+            exact = not tf.rotated or bool(((near >= lo - tol) & (near <= hi + tol)).all())
+            return near.reshape(x.shape).to(x), exact
+        if spec.known_minimizers is not None:
+            known = spec.known_minimizers(self.dim)
+            if known is not None:
+                known = tf.inverse(known.to(torch.float64))
+                inside = ((known >= self.lower) & (known <= self.upper)).all(dim=-1)
+                known = torch.cat([known[inside], self.x_star().unsqueeze(0)]).to(x64)
+                d = torch.cdist(x64, known)
+                return known[d.argmin(dim=-1)].reshape(x.shape).to(x), spec.minimizers_exact
+        return super().nearest_minimizer(x)
+
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "dim": self.dim, "bounds": [float(self.lower[0]), float(self.upper[0])]}
+        cfg: dict[str, Any] = {"name": self.name, "dim": self.dim,
+                               "bounds": [float(self.lower[0]), float(self.upper[0])]}
+        if self.instance:  # only when not the published function, so existing keys stay the same
+            cfg["instance"] = self.instance
+            if self.rotate:
+                cfg["rotate"] = True
+            if self._secret_tag:
+                cfg["secret_sha256"] = self._secret_tag
+        return cfg
+
+
+def instance_label(cfg: dict[str, Any]) -> str:
+    """How reports name a problem's instance: "" for the published function, else e.g.
+    " instance 2 (rotated)"; a secret-derived instance is marked "secret"."""
+    k = cfg.get("instance")
+    if not k:
+        return ""
+    extras = [w for w, on in (("rotated", cfg.get("rotate")), ("secret", cfg.get("secret_sha256"))) if on]
+    return f" instance {k}" + (f" ({', '.join(extras)})" if extras else "")
+
+
+def secret_tag(secret: str) -> str:
+    """What a cell records about a suite's secret: a hash, never the secret itself."""
+    return hashlib.sha256(("gmbench-secret|" + secret).encode()).hexdigest()[:16]
+
+
+def nearest_in_sorted_range(roots: Tensor, y: Tensor, ia: Tensor, ib: Tensor) -> Tensor:
+    """Coordinate-wise nearest of ``roots[ia_i:ib_i]`` (sorted, non-empty per coordinate) to ``y[..., i]``."""
+    idx = torch.searchsorted(roots, y.contiguous())
+    left = torch.minimum(torch.maximum(idx - 1, ia), ib - 1)
+    right = torch.minimum(torch.maximum(idx, ia), ib - 1)
+    lv, rv = roots[left], roots[right]
+    return torch.where((y - lv).abs() <= (rv - y).abs(), lv, rv)
+
+
+class InstanceTransform:
+    """The instance transformation of COCO (Hansen et al., "COCO: a platform for comparing continuous
+    optimizers in a black-box setting", Optim. Methods Softw. 36, 2021, sec. 3; bbob function
+    definitions, 2009): y = R (x - s) + x*, so f_k(x) = f(y) has its designated minimizer at x*_k = s
+    and the same f*. s is uniform in the inner 80 % of the box, [lo + 0.1 (hi - lo), hi - 0.1 (hi - lo)].
+
+    R (with ``rotate``) is a permuted block-diagonal orthogonal matrix R = P_out B P_in as in
+    bbob-largescale (Varelas et al., "A comparative study of large-scale variants of CMA-ES", PPSN
+    2018, sec. 3; Elhara et al., "COCO: the large scale black-box optimization benchmarking
+    (bbob-largescale) test suite", arXiv:1903.06396, sec. 2): blocks of at most 40 coordinates (the
+    last one the remainder), each Haar-random (QR of a Gaussian matrix with the signs of R's diagonal
+    folded into Q; Mezzadri, Notices AMS 54(5), 2007, sec. 5), and P_in/P_out uniformly random
+    permutations (bbob-largescale uses truncated uniform swaps; a full permutation couples any
+    coordinates). Evaluating y costs O(40 D).
+
+    Everything is drawn in float64 from a CPU ``torch.Generator`` seeded by a SHA-256 of (name, D, k,
+    secret), so the same instance is the same in any process, on any device and in any dtype."""
+
+    BLOCK = 40
+
+    def __init__(self, shift: Tensor, perm_in: Tensor | None, blocks: Tensor | None, sizes: list[int],
+                 perm_out: Tensor | None, x_star0: Tensor):
+        self.shift, self.perm_in, self.blocks, self.sizes, self.perm_out = shift, perm_in, blocks, sizes, perm_out
+        self.x_star0 = x_star0
+        self.rotated = blocks is not None
+
+    @staticmethod
+    def seed(name: str, dim: int, k: int, secret: str) -> int:
+        h = hashlib.sha256(f"gmbench-instance|{name}|{dim}|{k}|{secret}".encode()).digest()
+        return int.from_bytes(h[:8], "little") & (2**63 - 1)
+
+    @classmethod
+    def derive(cls, name: str, dim: int, k: int, secret: str, lo: float, hi: float, rotate: bool,
+               x_star0: Tensor) -> "InstanceTransform":
+        """Instance ``k`` of the function ``name`` in ``dim`` dimensions on the box [lo, hi]^dim, whose
+        published minimizer is ``x_star0``."""
+        g = torch.Generator(device="cpu").manual_seed(cls.seed(name, dim, k, secret))
+        u = torch.rand(dim, generator=g, dtype=torch.float64)
+        shift = (lo + 0.1 * (hi - lo)) + 0.8 * (hi - lo) * u
+        if not rotate:
+            return cls(shift, None, None, [dim], None, x_star0)
+        bs = min(cls.BLOCK, dim)
+        sizes = [bs] * (dim // bs) + ([dim % bs] if dim % bs else [])
+        blocks = torch.zeros(len(sizes), bs, bs, dtype=torch.float64)
+        for i, n in enumerate(sizes):  # at most D/40 small QRs, once per problem
+            q, r = torch.linalg.qr(torch.randn(n, n, generator=g, dtype=torch.float64))
+            blocks[i, :n, :n] = q * torch.sign(torch.diagonal(r)).masked_fill(torch.diagonal(r) == 0, 1.0)
+            if n < bs:
+                blocks[i, n:, n:] = torch.eye(bs - n, dtype=torch.float64)
+        perm_in = torch.randperm(dim, generator=g)
+        perm_out = torch.randperm(dim, generator=g)
+        return cls(shift, perm_in, blocks, sizes, perm_out, x_star0)
+
+    # ---- float64 maps (harness side) ------------------------------------------------------------
+    def _rot(self, u: Tensor, blocks: Tensor, perm_in: Tensor, perm_out: Tensor, transpose: bool = False) -> Tensor:
+        """R u (or R^T u) for u (..., D) on u's device and dtype: permutation, block matmul, permutation."""
+        d = u.shape[-1]
+        nb, bs = blocks.shape[0], blocks.shape[1]
+        lead = u.shape[:-1]
+        if not transpose:
+            v = u.index_select(-1, perm_in)
+            v = torch.nn.functional.pad(v, (0, nb * bs - d)).reshape(*lead, nb, bs)
+            v = torch.einsum("kij,...kj->...ki", blocks, v).reshape(*lead, nb * bs)[..., :d]
+            return v.index_select(-1, perm_out)
+        v = u.index_select(-1, torch.argsort(perm_out))
+        v = torch.nn.functional.pad(v, (0, nb * bs - d)).reshape(*lead, nb, bs)
+        v = torch.einsum("kji,...kj->...ki", blocks, v).reshape(*lead, nb * bs)[..., :d]
+        return v.index_select(-1, torch.argsort(perm_in))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """y = R (x - s) + x* (float64, on x's device)."""
+        u = x - self.shift.to(x)
+        if self.rotated:
+            u = self._rot(u, self.blocks.to(x), self.perm_in.to(x.device), self.perm_out.to(x.device))
+        return u + self.x_star0.to(x)
+
+    def inverse(self, y: Tensor) -> Tensor:
+        """x = R^T (y - x*) + s."""
+        u = y - self.x_star0.to(y)
+        if self.rotated:
+            u = self._rot(u, self.blocks.to(y), self.perm_in.to(y.device), self.perm_out.to(y.device), transpose=True)
+        return u + self.shift.to(y)
+
+    def image_box(self, lower: Tensor, upper: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-coordinate range of y over the box (exact image without rotation, its bounding box with)."""
+        c = 0.5 * (lower + upper)
+        h = 0.5 * (upper - lower)
+        yc = self.forward(c.unsqueeze(0))[0]
+        if not self.rotated:
+            return yc - h, yc + h
+        yh = self._rot(h.unsqueeze(0), self.blocks.abs(), self.perm_in, self.perm_out)[0]  # |R| h
+        return yc - yh, yc + yh
+
+    # ---- method side: closures over the arrays in the layout evaluation uses ---------------------
+    def _arrays(self) -> Callable[[Tensor], tuple]:
+        """Per dtype/device cache of the evaluation arrays. The shift is kept permuted and in block
+        layout (nb, bs), the form the block product consumes."""
+        d = self.shift.numel()
+        if self.rotated:
+            nb, bs = self.blocks.shape[0], self.blocks.shape[1]
+            s_blk = torch.nn.functional.pad(self.shift[self.perm_in], (0, nb * bs - d)).reshape(nb, bs)
+            host = (self.perm_in, self.blocks, s_blk, self.perm_out, torch.argsort(self.perm_out),
+                    torch.argsort(self.perm_in), self.x_star0)
+        else:
+            host = (None, None, self.shift.reshape(1, d), None, None, None, self.x_star0)
+        cache: dict = {}
+
+        def arrays(x: Tensor) -> tuple:
+            key = (x.dtype, x.device)
+            if key not in cache:
+                cache[key] = tuple(None if a is None else a.to(x.device) if a.dtype == torch.int64
+                                   else a.to(device=x.device, dtype=x.dtype) for a in host)
+            return cache[key]
+
+        return arrays
+
+    def energy(self, f: EnergyFn, pen_bound: float | None) -> EnergyFn:
+        """The method-side energy f_k(x) = f(R (x - s) + x*) (+ the boundary penalty where needed)."""
+        arrays = self._arrays()
+
+        def f_k(x: Tensor) -> Tensor:
+            y = _apply(x, arrays(x))
+            e = f(y)
+            if pen_bound is not None:
+                e = e + torch.clamp(y.abs() - pen_bound, min=0).square().sum(dim=-1)
+            return e
+
+        return f_k
+
+    def gradient(self, grad: Callable[[Tensor], Tensor], pen_bound: float | None) -> Callable[[Tensor], Tensor]:
+        """grad f_k(x) = R^T grad f(y) (chain rule)."""
+        arrays = self._arrays()
+
+        def grad_k(x: Tensor) -> Tensor:
+            a = arrays(x)
+            y = _apply(x, a)
+            gy = grad(y)
+            if pen_bound is not None:
+                gy = gy + 2 * torch.clamp(y.abs() - pen_bound, min=0) * torch.sign(y)
+            return _apply_t(gy, a)
+
+        return grad_k
+
+
+def _apply(x: Tensor, a: tuple) -> Tensor:
+    perm_in, blocks, s_blk, perm_out, _, _, xs0 = a
+    d = x.shape[-1]
+    if blocks is None:
+        return x - s_blk[0] + xs0
+    nb, bs = blocks.shape[0], blocks.shape[1]
+    lead = x.shape[:-1]
+    u = torch.nn.functional.pad(x.index_select(-1, perm_in), (0, nb * bs - d)).reshape(*lead, nb, bs) - s_blk
+    v = torch.einsum("kij,...kj->...ki", blocks, u).reshape(*lead, nb * bs)[..., :d]
+    return v.index_select(-1, perm_out) + xs0
+
+
+def _apply_t(g: Tensor, a: tuple) -> Tensor:
+    _, blocks, _, _, inv_out, inv_in, _ = a
+    if blocks is None:
+        return g
+    d = g.shape[-1]
+    nb, bs = blocks.shape[0], blocks.shape[1]
+    lead = g.shape[:-1]
+    v = torch.nn.functional.pad(g.index_select(-1, inv_out), (0, nb * bs - d)).reshape(*lead, nb, bs)
+    v = torch.einsum("kji,...kj->...ki", blocks, v).reshape(*lead, nb * bs)[..., :d]
+    return v.index_select(-1, inv_in)
 
 
 def nearest_in_sorted(roots: Tensor, x: Tensor) -> Tensor:

@@ -1,0 +1,339 @@
+"""Problem instances (COCO's convention): f_k(x) = f(R_k (x - s_k) + x*), and the reference rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from gmbench.cli.app import app
+from gmbench.config.suite import cell_key, expand, load_suite
+from gmbench.core.errors import GmbenchError
+from gmbench.problems import PROBLEMS, make_problem
+from gmbench.problems.base import Problem
+from gmbench.problems.functions.plevris import NAMES
+from gmbench.problems.functions.spec import FunctionProblem, InstanceTransform
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _spec(name):
+    return PROBLEMS.get(name).factory(dim=3).spec
+
+
+def _dims(name):
+    spec = _spec(name)
+    return [d for d in (2, 10, 47) if d >= spec.min_dim and (spec.max_dim is None or d <= spec.max_dim)]
+
+
+def test_the_31_functions_are_all_covered():
+    assert len(NAMES) == 31
+
+
+@pytest.mark.parametrize("name", sorted(NAMES))
+def test_f_k_at_x_star_k_is_f_star(name):
+    for dim in _dims(name):
+        for k in (1, 2, 5):
+            for rotate in (False, True):
+                p = make_problem(name, dim=dim, instance=k, rotate=rotate)
+                xs = p.x_star()
+                assert bool(((xs >= p.lower) & (xs <= p.upper)).all())
+                lo, hi = float(p.lower[0]), float(p.upper[0])
+                inner = (xs >= lo + 0.1 * (hi - lo)) & (xs <= hi - 0.1 * (hi - lo))
+                assert bool(inner.all()), "x*_k lies in the inner 80 % of the box"
+                assert not torch.equal(xs, make_problem(name, dim=dim).x_star()), "the minimizer moved"
+                e = p.energy_fn()(xs.unsqueeze(0))[0]
+                assert float(e) == pytest.approx(p.f_star, abs=1e-9), (name, dim, k, rotate)
+                a = p.assess(xs)
+                assert a.dist == 0 and a.dist_nearest == 0 and a.oob == 0
+                # x*_k is a minimum: random points nearby in the box are not lower
+                g = torch.Generator().manual_seed(k)
+                near = (xs + 1e-3 * (p.upper - p.lower) * (torch.rand(64, dim, generator=g, dtype=torch.float64) - 0.5))
+                assert bool((p.energy_fn()(near) >= p.f_star - 1e-9).all())
+
+
+def test_instance_0_is_the_published_function():
+    for name in NAMES:
+        dim = _dims(name)[0]
+        p, p0 = make_problem(name, dim=dim), make_problem(name, dim=dim, instance=0)
+        spec = p.spec
+        assert p.energy_fn() is spec.f and p0.energy_fn() is spec.f
+        assert p.config() == p0.config() == {"name": name, "dim": dim,
+                                             "bounds": [-spec.bound, spec.bound]}
+        x = torch.rand(8, dim, dtype=torch.float64)
+        assert torch.equal(p0.energy_fn()(x), spec.f(x))
+        assert torch.equal(p0.x_star(), p.x_star())
+    # and the secret is ignored for the published function (no key change)
+    assert make_problem("sphere", dim=3, secret="s").config() == {"name": "sphere", "dim": 3, "bounds": [-100.0, 100.0]}
+
+
+def test_instance_config_records_only_non_defaults_and_never_the_secret():
+    c = make_problem("sphere", dim=3, instance=2).config()
+    assert c == {"name": "sphere", "dim": 3, "bounds": [-100.0, 100.0], "instance": 2}
+    c = make_problem("sphere", dim=3, instance=2, rotate=True, secret="hunter2").config()
+    assert c["rotate"] is True and "hunter2" not in json.dumps(c) and len(c["secret_sha256"]) == 16
+    a = make_problem("sphere", dim=3, instance=2, secret="hunter2").x_star()
+    b = make_problem("sphere", dim=3, instance=2, secret="other").x_star()
+    c2 = make_problem("sphere", dim=3, instance=2).x_star()
+    assert not torch.equal(a, b) and not torch.equal(a, c2)
+
+
+@pytest.mark.parametrize("bad", [{"instance": -1}, {"instance": 1.5}, {"instance": True}, {"rotate": "yes", "instance": 1},
+                                 {"rotate": True}, {"instance": 1, "secret": 3}])
+def test_bad_instance_arguments(bad):
+    with pytest.raises(GmbenchError):
+        make_problem("sphere", dim=3, **bad)
+
+
+_PROBE = """
+import hashlib, sys, torch
+from gmbench.problems import make_problem
+out = []
+for name, dim, rot in (("rastrigin", 47, True), ("alpine1", 10, False), ("rosenbrock", 81, True)):
+    p = make_problem(name, dim=dim, instance=3, rotate=rot)
+    x = torch.linspace(-1, 1, 5 * dim, dtype=torch.float64).reshape(5, dim)
+    out.append(p.x_star().numpy().tobytes().hex())
+    out.append(p.energy_fn()(x).numpy().tobytes().hex())
+print(hashlib.sha256("|".join(out).encode()).hexdigest())
+"""
+
+
+def test_same_transformation_in_two_processes():
+    procs = [subprocess.Popen([sys.executable, "-c", _PROBE], stdout=subprocess.PIPE, text=True, cwd=REPO,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"}) for _ in range(2)]
+    digests = [pr.communicate(timeout=300)[0].strip() for pr in procs]
+    assert [pr.returncode for pr in procs] == [0, 0]
+    assert digests[0] == digests[1] and len(digests[0]) == 64
+    # and in this process (after other work has used torch's global generator)
+    torch.manual_seed(123)
+    torch.rand(10)
+    ns: dict = {}
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(_PROBE, ns)
+    assert buf.getvalue().strip() == digests[0]
+
+
+def test_float32_and_float64_paths_evaluate_the_same_transformation():
+    for name, dim in (("sphere", 47), ("rastrigin", 90), ("ackley", 10)):
+        p = make_problem(name, dim=dim, instance=2, rotate=True)
+        f = p.energy_fn()
+        g = torch.Generator().manual_seed(0)
+        x64 = p.lower + (p.upper - p.lower) * torch.rand(16, dim, generator=g, dtype=torch.float64)
+        e64, e32 = f(x64), f(x64.float())
+        assert e32.dtype == torch.float32 and e64.dtype == torch.float64
+        assert torch.allclose(e32.double(), e64, rtol=2e-4, atol=1e-3)
+        # the float32 path's y agrees with the float64 map
+        tf = p._tf
+        y64 = tf.forward(x64)
+        assert torch.allclose(f(x64), p.spec.f(y64))
+    # the transform is derived in float64 whatever the default dtype is
+    old = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(torch.float32)
+        a = make_problem("sphere", dim=5, instance=1, rotate=True)
+        torch.set_default_dtype(torch.float64)
+        b = make_problem("sphere", dim=5, instance=1, rotate=True)
+    finally:
+        torch.set_default_dtype(old)
+    assert torch.equal(a.x_star(), b.x_star()) and torch.equal(a._tf.blocks, b._tf.blocks)
+
+
+def test_rotation_is_block_diagonal_orthogonal_and_the_gradient_follows_the_chain_rule():
+    dim = 95  # blocks 40, 40, 15
+    p = make_problem("rosenbrock", dim=dim, instance=4, rotate=True)
+    tf = p._tf
+    assert tf.sizes == [40, 40, 15] and tf.blocks.shape == (3, 40, 40)
+    eye = torch.eye(40, dtype=torch.float64)
+    assert torch.allclose(tf.blocks.transpose(1, 2) @ tf.blocks, eye.expand(3, 40, 40), atol=1e-12)
+    # R as a dense matrix: orthogonal, at most 40 non-zeros per row
+    R = tf._rot(torch.eye(dim, dtype=torch.float64), tf.blocks, tf.perm_in, tf.perm_out).T
+    assert torch.allclose(R @ R.T, torch.eye(dim, dtype=torch.float64), atol=1e-12)
+    assert int((R.abs() > 0).sum(dim=1).max()) <= 40
+    x = torch.rand(3, dim, dtype=torch.float64) * 4 - 2
+    assert torch.allclose(tf.inverse(tf.forward(x)), x, atol=1e-12)
+    e, g = p.energy_and_grad_fn()(x)
+    xr = x.clone().requires_grad_(True)
+    (ga,) = torch.autograd.grad(p.energy_fn()(xr).sum(), xr)
+    assert torch.allclose(e, p.energy_fn()(x)) and torch.allclose(g, ga, rtol=1e-10, atol=1e-8)
+
+
+def test_schwefel_instances_stay_bounded_below_by_the_penalty():
+    """The moved box reaches beyond Schwefel's native box, where the published function is unbounded
+    below; COCO's boundary penalty keeps the per-coordinate term >= 0, zero only at 420.97."""
+    from gmbench.problems.functions.plevris import schwefel
+
+    z = torch.linspace(-20000, 20000, 4_000_001, dtype=torch.float64).unsqueeze(-1)
+    term = schwefel(z) + torch.clamp(z.abs() - 500, min=0).square().sum(-1)
+    assert float(term.min()) > -1e-9
+    assert abs(float(z[term.argmin()]) - 420.9687) < 0.02
+    p = make_problem("schwefel", dim=4, instance=1)
+    far = p.upper.unsqueeze(0).clone()
+    assert float(p.energy_fn()(far)[0]) > p.f_star
+
+
+def _brute_force_minimizers(p, h):
+    """Brute force in D = 2, as scipy.optimize.brute: a grid over the box, every grid point that is a
+    local minimum of f_k over its 3 x 3 neighbours, each polished by Nelder-Mead; the polished points
+    where f_k = 0 inside the box are global minimizers."""
+    from scipy.optimize import minimize
+
+    lo, hi = float(p.lower[0]), float(p.upper[0])
+    t = torch.arange(lo, hi + h / 2, h, dtype=torch.float64)
+    X, Y = torch.meshgrid(t, t, indexing="ij")
+    f = p.energy_fn()
+    F = f(torch.stack([X, Y], dim=-1))
+    pad = torch.nn.functional.pad(F.unsqueeze(0).unsqueeze(0), (1, 1, 1, 1), value=float("inf"))[0, 0]
+    n = F.shape[0]
+    is_min = torch.ones_like(F, dtype=torch.bool)
+    for di in (-1, 0, 1):
+        for dj in (-1, 0, 1):
+            if di or dj:
+                is_min &= F <= pad[1 + di:1 + di + n, 1 + dj:1 + dj + n]
+    seeds = torch.stack([X[is_min], Y[is_min]], dim=-1)
+    tf = p._tf  # the polish evaluates f_k in numpy from the dense 2 x 2 R (independent of the torch path)
+    R = (tf._rot(torch.eye(2, dtype=torch.float64), tf.blocks, tf.perm_in, tf.perm_out).T.numpy()
+         if tf.rotated else np.eye(2))
+    s, xs0 = tf.shift.numpy(), tf.x_star0.numpy()
+
+    def f_np(z):
+        y = R @ (z - s) + xs0
+        return float(np.abs(y * np.sin(y) + 0.1 * y).sum())
+
+    assert abs(f_np(seeds[0].numpy()) - float(f(seeds[0]))) < 1e-12
+    found = []
+    for x0 in seeds.numpy():
+        r = minimize(f_np, x0, method="Nelder-Mead",
+                     options={"xatol": 1e-10, "fatol": 1e-14, "maxiter": 1000})
+        if r.fun < 1e-8 and bool(((r.x >= lo) & (r.x <= hi)).all()):
+            found.append(r.x)
+    return torch.from_numpy(np.array(found))
+
+
+def _enumerated_minimizers(p):
+    """Every global minimizer of the moved Alpine 1 in the box, enumerated: all pairs of the 1-D zeros of
+    t (sin t + 0.1) over a range that covers the image of the box, mapped back and kept inside the box."""
+    from gmbench.problems.functions.plevris import _alpine1_roots
+
+    r = _alpine1_roots(-40.0, 40.0)
+    y = torch.cartesian_prod(r, r)
+    x = p._tf.inverse(y)
+    return x[((x >= p.lower) & (x <= p.upper)).all(dim=-1)]
+
+
+@pytest.mark.parametrize("rotate", [False, True])
+def test_nearest_minimizer_of_moved_alpine1_agrees_with_brute_force(rotate):
+    p = make_problem("alpine1", dim=2, instance=1, rotate=rotate)
+    g = torch.Generator().manual_seed(5)
+    q = -8 + 16 * torch.rand(40, 2, generator=g, dtype=torch.float64)
+    near, exact = p.nearest_minimizer(q)
+    d = torch.linalg.vector_norm(q - near, dim=-1)
+    assert bool((p.energy_fn()(near) < 1e-9).all()), "every reported nearest point is a global minimizer"
+    enum = _enumerated_minimizers(p)
+    assert bool((p.energy_fn()(enum) < 1e-9).all())
+    d_enum = torch.cdist(q, enum).min(dim=-1).values
+    grid = _brute_force_minimizers(p, 0.02)
+    # the grid search finds nothing the enumeration lacks, and nothing closer than the reported distance
+    assert len(grid) >= 8 and bool((torch.cdist(grid, enum).min(dim=-1).values < 1e-5).all())
+    d_grid = torch.cdist(q, grid).min(dim=-1).values
+    assert bool((d <= d_grid + 1e-6).all())
+    if exact:
+        assert torch.allclose(d, d_enum, atol=1e-9)
+    else:  # the nearest minimizer of f_k in R^2 may lie outside the box: a lower bound
+        assert bool((d <= d_enum + 1e-9).all())
+    # the moved minimizer set is not the published one
+    d0 = torch.linalg.vector_norm(q - make_problem("alpine1", dim=2).nearest_minimizer(q)[0], dim=-1)
+    assert not torch.allclose(d, d0)
+
+
+def test_perm_known_minimizers_follow_the_transformation():
+    p = make_problem("perm", dim=3, instance=2, rotate=True)
+    near, exact = p.nearest_minimizer(torch.zeros(4, 3, dtype=torch.float64))
+    assert not exact and bool((p.energy_fn()(near) < 1e-9).all())
+
+
+def test_the_blackbox_of_an_instance_does_not_hold_the_problem():
+    from tests.test_core import make_bb, reachable
+
+    p = make_problem("alpine1", dim=10, instance=1, rotate=True)
+    bb = make_bb(p)
+    objs = reachable(bb)
+    assert not any(isinstance(o, (Problem, InstanceTransform)) for o in objs)
+    for attr in ("problem", "x_star", "shift", "rotation", "_tf", "instance"):
+        assert not hasattr(bb, attr)
+
+
+def _write_suite(path: Path, extra: str = "") -> Path:
+    path.write_text(f"""
+name: inst
+device: cpu
+seeds: 1
+budget: {{evals: 2000}}
+{extra}
+problems:
+  - {{name: sphere, dim: 4, instances: [1, 2], rotate: true}}
+  - {{name: alpine1, dim: 3, instances: [1, 2], rotate: true}}
+  - {{name: rosenbrock, dim: 5, instances: 1}}
+  - {{name: schwefel, dim: 2}}
+methods:
+  - name: random-search
+    params: {{batch_size: 500}}
+""")
+    return path
+
+
+def test_suite_instances_expand_like_seeds(tmp_path):
+    suite = load_suite(str(_write_suite(tmp_path / "s.yaml")))
+    cells = expand(suite, "cpu")
+    got = [(c.problem_config["name"], c.problem_config.get("instance"), c.problem_config.get("rotate")) for c in cells]
+    assert got == [("sphere", 1, True), ("sphere", 2, True), ("alpine1", 1, True), ("alpine1", 2, True),
+                   ("rosenbrock", 1, None), ("schwefel", None, None)]
+    assert len({c.key for c in cells}) == len(cells)
+    assert "i1r" in cells[0].label
+    # a problem without instances keeps its key and its published configuration
+    plain = tmp_path / "p.yaml"
+    plain.write_text("name: inst\ndevice: cpu\nseeds: 1\nbudget: {evals: 2000}\nproblems:\n"
+                     "  - {name: schwefel, dim: 2}\nmethods:\n  - {name: random-search, params: {batch_size: 500}}\n")
+    only = expand(load_suite(str(plain)), "cpu")
+    assert only[0].key == cells[-1].key
+    assert only[0].problem_config == {"name": "schwefel", "dim": 2, "bounds": [-500.0, 500.0]}
+    # a secret enters the derivation and the key, as a hash
+    sec = expand(load_suite(str(_write_suite(tmp_path / "q.yaml", "secret: hunter2"))), "cpu")
+    assert sec[0].key != cells[0].key and "hunter2" not in json.dumps(sec[0].problem_config)
+    assert sec[-1].key == cells[-1].key, "the secret does not touch the published function"
+
+
+@pytest.mark.parametrize("entry,msg", [
+    ("{name: sphere, dim: 4, instances: [1, 1]}", "instances"),
+    ("{name: sphere, dim: 4, instances: 0}", "instances"),
+    ("{name: sphere, dim: 4, instances: [-1]}", "instances"),
+    ("{name: sphere, dim: 4, rotate: true}", "rotate needs instances"),
+    ("{name: sphere, dim: 4, instances: [1], rotate: 1}", "rotate"),
+    ("{name: lj13, instances: [1]}", "function problems"),
+])
+def test_bad_instances_in_a_suite(tmp_path, entry, msg):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"budget: {{evals: 10}}\nproblems:\n  - {entry}\nmethods: [random-search]\n")
+    with pytest.raises(GmbenchError, match=msg):
+        load_suite(str(path))
+
+
+def test_rotated_instance_0_in_a_list_is_the_published_function(tmp_path):
+    path = tmp_path / "z.yaml"
+    path.write_text("budget: {evals: 10}\nproblems:\n  - {name: sphere, dim: 4, instances: [0, 1], rotate: true}\n"
+                    "methods: [random-search]\n")
+    cells = expand(load_suite(str(path)), "cpu")
+    assert cells[0].problem_config == {"name": "sphere", "dim": 4, "bounds": [-100.0, 100.0]}
+    assert cells[1].problem_config["rotate"] is True
