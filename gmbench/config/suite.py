@@ -28,6 +28,14 @@ SUITES_DIRS = [d for d in ((_CHECKOUT / "suites") if (_CHECKOUT / "pyproject.tom
 SUITES_DIR = next((d for d in SUITES_DIRS if d.is_dir()), SUITES_DIRS[0])
 RESOURCE_KEYS = {"num_cpus", "num_gpus", "memory"}
 DTYPES = ("float32", "float64")
+
+#: torch intra-op threads per cell unless ``gmbench run --threads N`` says otherwise. One, because a
+#: cell's budget is wall-clock time and threads are part of it: with torch's default (one thread per
+#: core) on a machine where other jobs run, the threads oversubscribe the cores and spin-wait for each
+#: other, and random search did 125k-131k evaluations in 8 s where one thread did 8.7M-9.6M at the
+#: same load (70x). The thread count is recorded in every cell row and enters the cell key only when it
+#: differs from this default, so the keys of results stored before threads were recorded stay valid.
+DEFAULT_THREADS = 1
 MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGER (signed 64-bit)
 MAX_SEED_COUNT = 100_000  # one cell per seed: a larger count is a typo, not a benchmark
 
@@ -96,6 +104,7 @@ class Suite:
     budget: Budget
     problems: list[ProblemSpec]
     methods: list[MethodSpec]
+    targets: Any = None  # report target ladders (gmbench.report.targets.TargetSpec); None: defaults
     resources: dict[str, Any] = field(default_factory=dict)  # Ray resources per cell (--executor ray)
     plugins: list[str] = field(default_factory=list)  # plugin modules / absolute .py paths, loaded at parse
 
@@ -116,6 +125,7 @@ class Cell:
     problem_config: dict[str, Any] = field(default_factory=dict)
     method_config: dict[str, Any] = field(default_factory=dict)
     key: str = ""
+    threads: int = DEFAULT_THREADS  # torch intra-op threads the cell may use
 
     @property
     def label(self) -> str:
@@ -201,7 +211,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(data, dict):
         raise GmbenchError(f"{path}: a suite must be a YAML mapping")
     _check_keys(path, data, {"name", "description", "device", "dtype", "seeds", "budget", "problems", "methods",
-                             "secret", "resources", "plugins"}, "suite")
+                             "secret", "resources", "plugins", "targets"}, "suite")
     for req in ("budget", "problems", "methods"):
         if req not in data:
             raise _err(path, data, None, f"missing required key {req!r}")
@@ -286,8 +296,14 @@ def parse_suite(data: Any, path: Path) -> Suite:
     device = data.get("device", "auto")
     if not isinstance(device, str):
         raise _err(path, data, "device", "device must be a string (auto, cpu, cuda, cuda:N)")
+    from gmbench.report.targets import parse_targets
+
+    try:  # report-only settings: they never enter a cell key
+        targets = parse_targets(data["targets"]) if "targets" in data else None
+    except GmbenchError as exc:
+        raise _err(path, data, "targets", str(exc)) from exc
     return Suite(str(data.get("name", path.stem)), path, str(data.get("description", "")), device, dtype, seeds, budget, problems, methods,
-                 resources=resources, plugins=plugins)
+                 targets=targets, resources=resources, plugins=plugins)
 
 
 def _plugins(path: Path, data: Any) -> list[str]:
@@ -358,15 +374,21 @@ def _instances(path: Path, p: dict, secret: str) -> list[dict[str, Any]]:
     return out
 
 
-def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[int] | None = None) -> list[Cell]:
-    """Cells in a stable order: problem-major, then method, then seed. ``device`` is resolved ('cpu', 'cuda:0')."""
+def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[int] | None = None,
+           threads: int | None = None) -> list[Cell]:
+    """Cells in a stable order: problem-major, then method, then seed. ``device`` is resolved ('cpu', 'cuda:0').
+    ``threads``: torch intra-op threads per cell (default :data:`DEFAULT_THREADS`)."""
+    if threads is None:
+        threads = DEFAULT_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise GmbenchError(f"threads must be a positive integer, got {threads!r}")
     cells = []
     for p in suite.problems:
         problem = make_problem(p.name, dim=p.dim, bounds=p.bounds, **p.params)
         for m in suite.methods:
             for seed in seeds if seeds is not None else suite.seeds:
                 b = budget or p.budget or suite.budget
-                cell = Cell(suite.name, p, m, seed, b, device, suite.dtype)
+                cell = Cell(suite.name, p, m, seed, b, device, suite.dtype, threads=threads)
                 cell.problem_config = problem.config()
                 if METHODS.is_planned(m.name):
                     cell.available = False
@@ -390,5 +412,7 @@ def cell_key(cell: Cell) -> str:
         "device": cell.device.split(":")[0],
         "version": __version__,
     }
+    if cell.threads != DEFAULT_THREADS:  # only a non-default thread count enters the key (old keys stay)
+        payload["threads"] = cell.threads
     blob = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
