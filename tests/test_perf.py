@@ -93,7 +93,7 @@ def test_adam_sweep_fast_path_gives_the_plain_numbers(monkeypatch):
     against the straightforward torch.optim.Adam reference that `gmbench perf` times."""
     from gmbench.core.blackbox import BlackBox, Budget, Clock
     from gmbench.methods.adam_sweep import AdamSweep
-    from gmbench.bench.perf import naive_adam_sweep
+    from gmbench.bench import naive_adam_sweep
 
     prob = make_problem("rastrigin", dim=9)
     lrs = [0.01, 0.05, 0.2]
@@ -123,7 +123,7 @@ def test_adam_sweep_fast_path_gives_the_plain_numbers(monkeypatch):
 
 
 def test_pair_energy_analytic_forces_match_autograd():
-    from gmbench.bench.perf import ka100_frames, lattice_config
+    from gmbench.bench import ka100_frames, lattice_config
     from gmbench.physics.potentials import (
         binary_species,
         csh_energy,
@@ -150,7 +150,7 @@ def test_numpy_ka_calculator_matches_gmbench():
     pytest.importorskip("ase")
     from ase import Atoms
 
-    from gmbench.bench.perf import KANumpyCalculator, ka100_frames
+    from gmbench.bench import KANumpyCalculator, ka100_frames
     from gmbench.physics.potentials import energy_and_forces, kob_andersen_energy
 
     frames, species, _ = ka100_frames(1)
@@ -167,7 +167,7 @@ def test_numpy_ka_calculator_matches_gmbench():
 @pytest.mark.slow
 def test_compiled_kernels_give_the_eager_numbers(monkeypatch):
     """GMBENCH_COMPILE=1 (torch.compile; tens of seconds to compile on a CPU, hence slow)."""
-    from gmbench.bench.perf import ka100_frames
+    from gmbench.bench import ka100_frames
     from gmbench.physics.potentials import kob_andersen_energy
 
     prob = make_problem("rastrigin", dim=64)

@@ -509,7 +509,7 @@ def perf(
     throughput vs a bandwidth probe, Adam sweep vs torch.optim.Adam, batched FIRE vs ASE, neighbour-list
     scaling, StriderNET vs the paper's Table 10, and the peak memory of each."""
     from gmbench.core.env import resolve_device
-    from gmbench.bench.perf import check_json_path, render, run_perf
+    from gmbench.bench import check_json_path, render, run_perf
 
     dev = resolve_device(device)
     check_json_path(json_path)

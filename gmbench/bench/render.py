@@ -1,0 +1,32 @@
+"""The text table of a ``gmbench perf`` run (the JSON is the run's dict itself)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gmbench.report.fmt import short as _fmt
+
+
+def render(res: dict[str, Any]) -> str:
+    from tabulate import tabulate
+
+    m = res["machine"]
+    rows = []
+    for r in res["records"]:
+        ratio = "-" if r["ratio"] is None else (f"{r['ratio']:.3g}x" if r["ratio_meaning"] != "fraction of the bandwidth bound"
+                                                  else f"{100 * r['ratio']:.1f}%")
+        met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
+        mem = _fmt(r["peak_mem_mb"]) + (f" / {_fmt(r['reference_peak_mem_mb'])}" if r["reference_peak_mem_mb"] is not None
+                                        else "")
+        rows.append([r["figure"], r["name"] + (" (skipped)" if r["skipped"] else ""), _fmt(r["gmbench"]),
+                     _fmt(r["reference"]), r["unit"], ratio, (r["target"] + " " + met).strip(), mem])
+    head = (f"gmbench perf{' --quick' if res['quick'] else ''} on {m['device']} ({m['device_name']}, "
+            f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads); gmbench {m['gmbench']}, torch {m['torch']}, "
+            f"numpy {m['numpy']}, ASE {m['ase'] or 'not installed'}, Python {m['python']}; "
+            f"load average {m['load_average_start'][0]:.2f} -> {m['load_average_end'][0]:.2f}; {res['wall_s']:.0f} s")
+    table = tabulate(rows, headers=["#", "figure", "gmbench", "reference", "unit", "ratio", "target", "peak MiB (g / ref)"],
+                     tablefmt="github", disable_numparse=True)
+    notes = "\n".join(f"  [{r['figure']}] {r['name']}: {r['notes']}" for r in res["records"] if r["notes"])
+    return (f"{head}\n\n{table}\n\nratio: speed-up over the reference; for energy+grad the fraction of the "
+            f"bandwidth bound; for neighbour lists time per atom relative to N = 100.\n"
+            f"peak memory: {res['peak_memory_method']}\n\nnotes:\n{notes}\n")

@@ -1,0 +1,86 @@
+"""The timing harness of ``gmbench perf``: problem sizes, one record per measurement, and the best of
+interleaved repeats (a warm-up call each, where peak memory is measured; then gmbench and its
+reference back to back, g, r, g, r, ..., so both see the same machine load)."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from gmbench.bench.memory import PeakMemory
+from gmbench.core.budget import synchronize
+
+
+@dataclass(frozen=True)
+class Sizes:
+    eg_batch: int = 10_000
+    eg_dim: int = 1_000
+    bw_elems: int = 2**26  # 256 MiB of float32 per side of the copy
+    adam_fn: str = "rastrigin"
+    adam_points: int = 10_000
+    adam_dim: int = 1_000
+    adam_lrs: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2)
+    adam_steps: int = 10
+    fire_batch: int = 100
+    fire_steps: int = 200
+    ase_steps: int = 200
+    nl_sizes: tuple[int, ...] = (100, 1_000, 10_000)
+    sn_forward_steps: int = 100
+    sn_adapt_epochs: int = 100
+    repeats: int = 3
+    quick: bool = False
+
+
+QUICK = Sizes(eg_batch=64, eg_dim=100, bw_elems=2**20, adam_points=16, adam_dim=50, adam_lrs=(0.05, 0.1),
+              adam_steps=5, fire_batch=4, fire_steps=5, ase_steps=5, nl_sizes=(100, 1_000),
+              sn_forward_steps=2, sn_adapt_epochs=1, repeats=1, quick=True)
+
+
+@dataclass
+class Record:
+    figure: int
+    name: str
+    unit: str
+    gmbench: float | None = None
+    reference: float | None = None
+    reference_name: str = ""
+    ratio: float | None = None
+    ratio_meaning: str = ""
+    target: str = ""
+    met: bool | None = None
+    peak_mem_mb: float | None = None
+    reference_peak_mem_mb: float | None = None
+    skipped: bool = False
+    notes: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def time_pair(fns: list[Callable[[], Any] | None], device: torch.device, repeats: int
+               ) -> tuple[list[float | None], list[float | None], list[Any]]:
+    """Best wall time of each callable over ``repeats`` interleaved rounds (after one warm-up each,
+    which is also where peak memory is measured). Returns (seconds, peak MiB, warm-up results)."""
+    secs: list[float | None] = [None if f is None else math.inf for f in fns]
+    mems: list[float | None] = [None] * len(fns)
+    outs: list[Any] = [None] * len(fns)
+    for k, f in enumerate(fns):
+        if f is None:
+            continue
+        with PeakMemory(device) as pm:
+            outs[k] = f()
+            synchronize(device)
+        mems[k] = pm.mb
+    for _ in range(repeats):
+        for k, f in enumerate(fns):
+            if f is None:
+                continue
+            synchronize(device)
+            t0 = time.perf_counter()
+            f()
+            synchronize(device)
+            secs[k] = min(secs[k], time.perf_counter() - t0)  # type: ignore[type-var]
+    return secs, mems, outs
