@@ -319,3 +319,30 @@ def test_method_parameters_are_typed_and_checked():
         make_method("gd", {"n_points": "many"})
     assert make_method("gd", {"lr": 1}).lr == 1.0
     assert {"random-search", "gd", "fire", "adam-sweep"} <= set(METHODS.names())
+
+
+def test_inside_the_box_means_the_same_in_the_blackbox_and_the_recorder():
+    # float32 rounds ackley's bound 32.768 outward (to 32.76800156): a point the float32 BlackBox clamps
+    # onto its bound must count as inside, or the final pick drops it for a worse one
+    problem = make_problem("ackley", dim=2)
+    bb = make_bb(problem, dtype=torch.float32)
+    on_bound = bb.clamp(torch.tensor([40.0, 0.0], dtype=torch.float32))
+    assert float(on_bound[0]) > 32.768  # the float32 bound lies outside the float64 box
+    worse = torch.tensor([31.5, 31.5], dtype=torch.float32)
+    inbox = Inbox(bb)
+    inbox(on_bound)
+    inbox(worse)
+    rec = Recorder(problem, dtype=torch.float32)
+    rec.assess(inbox.candidates)
+    assert rec.rows[0].energy < rec.rows[1].energy
+    assert rec.rows[0].oob == 0.0
+    assert torch.equal(rec.best_x, inbox.candidates[0].x)
+    assert rec.summary()["final_energy"] == rec.rows[0].energy
+    old = Recorder(problem)  # without the dtype the float64 box decides (the behaviour this fixes)
+    old.assess(inbox.candidates)
+    assert old.rows[0].oob > 0 and torch.equal(old.best_x, inbox.candidates[1].x)
+    far = Inbox(bb)  # a point really outside stays outside
+    far(torch.tensor([32.9, 0.0], dtype=torch.float32))
+    rec = Recorder(problem, dtype=torch.float32)
+    rec.assess(far.candidates)
+    assert rec.rows[0].oob == pytest.approx(32.9 - 32.768001556, abs=1e-5)

@@ -75,9 +75,10 @@ class Recorder:
     (registered in :mod:`gmbench.core.summaries`) the method declares (``Method.summaries``); the
     problem's own (``Problem.summaries``) come first."""
 
-    def __init__(self, problem: Problem, summaries: Sequence[str] = ()):
+    def __init__(self, problem: Problem, summaries: Sequence[str] = (), dtype: torch.dtype | None = None):
         self._problem = problem
         self._summaries = tuple(summaries)
+        self._dtype = dtype  # the BlackBox's dtype: bounds are compared as rounded to it
         self.rows: list[TraceRow] = []
         self.nearest_exact = True
         self.best_x: Tensor | None = None
@@ -85,12 +86,28 @@ class Recorder:
     def assess(self, candidates: list[Candidate], chunk: int = 4096) -> None:
         for k in range(0, len(candidates), chunk):
             part = candidates[k:k + chunk]
-            for c, a in zip(part, self._problem.assess_batch(torch.stack([c.x for c in part]))):
-                self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, a.energy, a.gap, a.dist, a.dist_nearest, a.oob,
-                                          c.scalars, a.extra))
+            xs = torch.stack([c.x for c in part])
+            for c, a, ex in zip(part, self._problem.assess_batch(xs), self._dtype_excess(xs)):
+                self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, a.energy, a.gap, a.dist, a.dist_nearest,
+                                          min(a.oob, ex), c.scalars, a.extra))
                 self.nearest_exact = self.nearest_exact and a.nearest_exact
         best = self._best_index()
         self.best_x = candidates[best].x if best is not None else None
+
+    def _dtype_excess(self, x: Tensor) -> list[float]:
+        """How far each candidate (K, D) lies outside the box as the cell's dtype represents it: the
+        float64 bounds widened to include their rounding to ``dtype``, so that "inside" means the same
+        here as in the BlackBox, whose bounds are in ``dtype`` (float32 rounds ackley's 32.768 up to
+        32.76800156: a candidate the BlackBox clamped onto that bound is inside). The recorded ``oob``
+        is the smaller of this and the problem's own measure (periodic boxes report 0); without a dtype
+        the problem's measure stands."""
+        if self._dtype is None:
+            return [math.inf] * x.shape[0]
+        lo64, hi64 = self._problem.lower.to(torch.float64), self._problem.upper.to(torch.float64)
+        lo = torch.minimum(lo64, lo64.to(self._dtype).to(torch.float64))
+        hi = torch.maximum(hi64, hi64.to(self._dtype).to(torch.float64))
+        x = x.reshape(x.shape[0], -1)
+        return torch.clamp(torch.maximum(lo - x, x - hi), min=0).amax(dim=-1).tolist()
 
     def _best_index(self) -> int | None:
         finite = [i for i, r in enumerate(self.rows) if math.isfinite(r.energy)]

@@ -144,7 +144,7 @@ def _execute(cell: Cell) -> CellResult:
     load_end = _load1()
     cpu_util = cpu_s / (wall * cell.threads) if device.type == "cpu" and wall > 0 else None
     t0 = time.perf_counter()
-    rec = Recorder(problem, method.summaries)
+    rec = Recorder(problem, method.summaries, dtype=dtype)
     rec.assess(inbox.candidates)
     summary = rec.summary()
     harness_s = time.perf_counter() - t0
