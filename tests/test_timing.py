@@ -146,6 +146,29 @@ def _run_suite(tmp_path, *extra):
     return store, res
 
 
+def test_report_marks_contended_cells(tmp_path):
+    store, _ = _run_suite(tmp_path)
+    db = sqlite3.connect(store)
+    db.execute("UPDATE cells SET cpu_util = 0.3, wall_s = 2.0 WHERE method = 'random-search'")
+    db.execute("UPDATE cells SET cpu_util = 0.97 WHERE method = 'quadratic-surrogate'")
+    db.commit()
+    db.close()
+    runner = CliRunner()
+    for fmt in ("table", "markdown", "latex"):
+        out = runner.invoke(app, ["report", "--store", str(store), "--format", fmt], catch_exceptions=False).output
+        assert "random-search †" in out and "quadratic-surrogate †" not in out, fmt
+        assert "† contended" in out, fmt
+    csv = runner.invoke(app, ["report", "--store", str(store), "--format", "csv"], catch_exceptions=False).stdout
+    import csv as csvmod
+    import io
+
+    by_method = {r["method"]: r["contended"] for r in csvmod.DictReader(io.StringIO(csv))}
+    assert by_method == {"random-search": "1", "quadratic-surrogate": "0"}
+    recs = json.loads(runner.invoke(app, ["report", "--store", str(store), "--format", "json"],
+                                    catch_exceptions=False).stdout)
+    assert {r["method"]: r["contended"] for r in recs} == {"random-search": 1, "quadratic-surrogate": 0}
+
+
 def test_old_stores_gain_the_columns_and_show_no_marker(tmp_path):
     store, _ = _run_suite(tmp_path)
     db = sqlite3.connect(store)

@@ -61,6 +61,7 @@ def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
                 "errors": sorted({e for e in mdf["error"] if isinstance(e, str)}),
                 "nearest_exact": bool(done["nearest_exact"].fillna(1).astype(int).all()) if len(done) else True,
                 "overrun_max_s": float(done["overrun_s"].max()) if len(done) else None,
+                "contended": _contended(done),
             }
             for _, col in METRICS:
                 vals = pd.to_numeric(done[col], errors="coerce").dropna().to_numpy(dtype=float)
@@ -75,6 +76,30 @@ def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
             rec["successes"] = [sum(flags), len(flags)] if flags else None
             records.append(rec)
     return records
+
+
+def _contended(done: pd.DataFrame) -> int | None:
+    """How many of the done seeds ran contended (gmbench.run.execute.contended: the method got less
+    than 80 % of its threads' CPU time); None when no seed recorded its CPU time (older stores)."""
+    from gmbench.run.execute import contended
+
+    flags = [contended(row) for row in done.to_dict("records")]
+    flags = [f for f in flags if f is not None]
+    return sum(flags) if flags else None
+
+
+CONTENDED_MARK = "†"
+CONTENDED_NOTE = ("† contended: in at least one seed the method got less than 80 % of its threads' CPU time "
+                  "(CPU time / (wall time x threads)): other processes held the cores, so a time-budgeted result "
+                  "understates the method; rerun on an idle machine.")
+
+
+def _mark(r: dict[str, Any]) -> str:
+    return f" {CONTENDED_MARK}" if r.get("contended") else ""
+
+
+def _contended_note(rs: list[dict[str, Any]]) -> list[str]:
+    return [CONTENDED_NOTE] if any(r.get("contended") for r in rs) else []
 
 
 def _problem_key(row: pd.Series) -> str:
@@ -188,10 +213,10 @@ def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: s
             if col == "final_dist_nearest" and not r["nearest_exact"] and r[col] is not None:
                 s = "≤ " + s
             cells.append(s)
-        rows.append([r["method"], *cells, _seeds_cell(r)])
+        rows.append([r["method"] + _mark(r), *cells, _seeds_cell(r)])
     headers = ["Method", *[t for t, _ in METRICS], "Seeds"]
     body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-    out = [_titled(f"{problem} — suite {suite}", body, fmt)]
+    out = [_titled(f"{problem} — suite {suite}", body, fmt), *_contended_note(rs)]
     errs = sorted({e for r in rs for e in r["errors"]})
     if errs:
         out.append("failures:\n" + "\n".join(f"  - {e}" for e in errs))
@@ -219,7 +244,7 @@ def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str
             continue
         succ = r["successes"]
         rows.append([
-            r["method"], stats_cell(r["final_energy"]), stats_cell(r["final_gap"]), stats_cell(r["final_dist"]),
+            r["method"] + _mark(r), stats_cell(r["final_energy"]), stats_cell(r["final_gap"]), stats_cell(r["final_dist"]),
             f"{succ[0]}/{succ[1]}" if succ else "—", stats_cell(r["hit_t"]), stats_cell(r["hit_evals"], integer=True),
             stats_cell(r["n_energy"], integer=True), stats_cell(r["wall_s"]), _seeds_cell(r),
         ])
@@ -227,7 +252,7 @@ def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str
     headers = ["Method", "Energy", "Gap E - E_ref", "RMSD to reference", "Success", "Time to hit s", "Evals to hit",
                "Evals", "Wall s", "Seeds"]
     body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-    return [_titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt)]
+    return [_titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt), *_contended_note(rs)]
 
 
 def _cost(r: dict[str, Any] | None, t_col: str, n_col: str) -> str:
@@ -269,10 +294,12 @@ def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], 
         if any(by[m]["train_wall_s"] is not None for m in methods if m in by):
             rows.append(["", "training s / evals", *[_cost(by.get(m), "train_wall_s", "train_evals") for m in methods]])
         rows.append(["", "run s / evals", *[_cost(by.get(m), "wall_s", "n_energy") for m in methods]])
-    body = tabulate(rows, headers=["System", "Metric", *methods], tablefmt=tablefmt, disable_numparse=True)
+    marked = {r["method"] for _, rs in systems for r in rs if r.get("contended")}
+    body = tabulate(rows, headers=["System", "Metric", *[m + (f" {CONTENDED_MARK}" if m in marked else "") for m in methods]],
+                    tablefmt=tablefmt, disable_numparse=True)
     title = (f"Energy after optimisation (StriderNET Table 1 layout; Min / Mean over starting structures; "
              f"distance not available: no known global minimum) — suite {suite}")
-    return [_titled(title, body, fmt)]
+    return [_titled(title, body, fmt)] + ([CONTENDED_NOTE] if marked else [])
 
 
 def report(store: Store, suite: str | None, fmt: str) -> str:
