@@ -128,3 +128,15 @@ def test_one_guard_for_every_command():
     assert app_mod._guard is guard and stridernet._guard is guard
     res = CliRunner().invoke(app, ["report", "--store", "/nonexistent/dir/s.sqlite", "--format", "[bold]x"])
     assert res.exit_code == 2 and res.output.count("error:") == 1 and "[bold]x" in res.output
+
+
+def test_one_home_for_number_formatting():
+    from gmbench.report import fmt
+
+    assert [fmt.num(v) for v in (0, 1234567.0, 0.000123, 123.456, 1.23456)] == ["0", "1.235e+06", "1.230e-04", "123.46",
+                                                                             "1.235"]
+    assert [fmt.short(v) for v in (None, 0.0, 12345.6, 1e-3, 2e5)] == ["-", "0", "1.23e+04", "1.000e-03", "2.000e+05"]
+    assert (fmt.opt(None), fmt.opt(float("nan")), fmt.opt(3.14159), fmt.opt(2.5, ".1f")) == ("—", "nan", "3.142", "2.5")
+    st = {"median": 2.0, "min": 1.0, "max": 1500.0, "n": 3}
+    assert fmt.stats_cell(st) == "2 [1, 1500.00]" and fmt.stats_cell(st, integer=True) == "2 [1, 1,500]"
+    assert fmt.stats_cell(None) == "—" and fmt.stats_cell({**st, "n": 1}) == "2"

@@ -64,7 +64,7 @@ def success(rows: Sequence["TraceRow"]) -> dict[str, Any]:
 @register_summary("per_start")
 def per_start(rows: Sequence["TraceRow"]) -> dict[str, Any]:
     """Per starting structure (candidates reported with ``start=k``): each start's lowest energy;
-    their min and mean are StriderNET's Table 1 "Min" and "Mean" (Bihani et al., StriderNET, 2024)."""
+    their min and mean are StriderNET's Table 1 "Min" and "Mean" (Bihani et al., ICML 2023)."""
     per: dict[int, float] = {}
     for r in rows:
         k = r.scalars.get("start")
