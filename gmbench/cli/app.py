@@ -543,6 +543,30 @@ def merge(
                   soft_wrap=True)
 
 
+@app.command("export")
+@_guard
+def export_(
+    fmt: str = typer.Option(..., "--format", "-f", help="csv or parquet (runs and traces tables), coco (a COCO data "
+                            "folder for cocopp) or extxyz (best structure of every atomistic run, and the references)."),
+    out_path: Path = typer.Option(..., "--out", help="Folder to write into (created)."),
+    suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Only this suite (default: every stored run)."),
+    store: Path = STORE_OPT,
+) -> None:
+    """Export the stored runs for pandas/R, cocopp or ASE; the store is opened read-only."""
+    from gmbench.store.export import export
+
+    name = None
+    if suite:
+        from gmbench.config.suite import find_suite, load_suite
+
+        try:
+            name = load_suite(str(find_suite(suite))).name
+        except GmbenchError:
+            name = suite
+    for p in export(store, fmt, out_path, name):
+        out.print(str(p), highlight=False)
+
+
 from gmbench.cli.stridernet import app as _stridernet_app  # noqa: E402
 
 app.add_typer(_stridernet_app, name="stridernet")
