@@ -237,3 +237,53 @@ def test_yaml_key_that_is_a_list(tmp_path):
     suite = tmp_path / "t.yaml"
     suite.write_text("? [a, b]\n: 1\n")
     one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"), "malformed YAML")
+
+
+# ---- resources checked before use ---------------------------------------------------------------
+
+
+def test_huge_dimension_refused_quickly(tmp_path):
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE.replace("dim: 2", "dim: 1000000000"))
+    t0 = time.perf_counter()
+    line = one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"),
+                     "line 7", "dim 1,000,000,000", "would need about", "lower dim or random-search's batch_size")
+    assert time.perf_counter() - t0 < 5
+    import re
+
+    need = re.search(r"need about ([0-9.]+) (GB|TB)", line)  # 1e9 x 8 points x 4 bytes x ~12 arrays + bounds
+    assert need and float(need.group(1)) * (1024 if need.group(2) == "TB" else 1) > 300, line
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_cell_refused_against_device_memory(tmp_path, monkeypatch):
+    """The per-cell check in expand() uses the device's report (here: a pretend 1 MB free)."""
+    import gmbench.core.resources as resources
+    from gmbench.config.suite import expand, load_suite
+
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE.replace("dim: 2", "dim: 2000").replace("batch_size: 8", "batch_size: 64"))
+    s = load_suite(str(suite))
+    monkeypatch.setattr(resources, "available_bytes", lambda device="cpu": 1 << 20)
+    with pytest.raises(Exception) as info:
+        expand(s, "cpu")
+    msg = str(info.value)
+    assert "cell sphere-2000 | random-search | seed 0" in msg and "1.0 MB cpu reports available" in msg
+    assert "random-search's batch_size" in msg
+    monkeypatch.setenv("GMBENCH_MEMORY_CHECK", "0")
+    assert len(expand(s, "cpu")) == 2
+
+
+def test_memory_estimates_scale():
+    from gmbench.methods import make_method
+    from gmbench.problems.base import Problem
+
+    pb = lambda d: (lambda b: Problem.memory_bytes(d, b, 4))  # noqa: E731
+    small = make_method("random-search", {"batch_size": 10}).memory_bytes(100, 4, pb(100))
+    big = make_method("random-search", {"batch_size": 1000}).memory_bytes(100, 4, pb(100))
+    assert big > 50 * small
+    # the sweep is chunked: its working set is bounded by chunk_elems, only the starts grow with n_points
+    sweep = lambda n: make_method("adam-sweep", {"n_points": n}).memory_bytes(1000, 4, pb(1000))  # noqa: E731
+    assert sweep(10**6) - sweep(10**5) == 9 * 10**5 * 1000 * 8
+    plnet = make_method("action-functional", {})
+    assert plnet.memory_bytes(1000, 4, pb(1000)) > 4 * 4 * 2 * 2048 * 2048  # the network dominates

@@ -207,6 +207,60 @@ def _budget(path: Path, d: Any, key: str, raw: Any) -> Budget:
     return Budget(float(t) if t is not None else None, n)
 
 
+def _problem_class(family: str) -> type:
+    """The Problem subclass of a registered family (its memory estimate is a classmethod)."""
+    from gmbench.problems.base import Problem
+
+    todo, found = [Problem], Problem
+    while todo:
+        cls = todo.pop()
+        if getattr(cls, "family", "") == family:
+            found = cls
+        todo += cls.__subclasses__()
+    return found
+
+
+def _memory_methods(raw: Any) -> list[tuple[str, Any]]:
+    """(label, method) for every method entry that builds without a system; others are validated
+    (and reported) later, and a cell check in expand() covers them."""
+    out = []
+    for m in raw if isinstance(raw, list) else []:
+        m = {"name": m} if isinstance(m, str) else m
+        if not isinstance(m, dict) or "name" not in m:
+            continue
+        try:
+            name = METHODS.canonical(str(m["name"]))
+            if not METHODS.is_planned(name):
+                out.append((str(m.get("label", name)), make_method(name, dict(m.get("params") or {}))))
+        except Exception:  # noqa: BLE001 - validated with a proper message below
+            continue
+    return out
+
+
+def _check_memory_early(path: Path, p: Any, name: str, dim: Any, methods: list[tuple[str, Any]], dtype: str) -> None:
+    """Before a problem is built (its (D,) tensors alone can exhaust memory): each method's estimate
+    at this dimension against the memory this machine reports free (see gmbench.core.resources)."""
+    from gmbench.core.resources import DTYPE_BYTES, available_bytes, check_enabled, human
+    from gmbench.problems import PROBLEMS
+
+    if not check_enabled() or isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+        return
+    try:
+        cls = _problem_class(PROBLEMS.get(name).family)
+    except GmbenchError:
+        return  # unknown name: reported with a did-you-mean when the problem is built
+    nbytes = DTYPE_BYTES.get(dtype, 8)
+    pb = lambda batch: cls.memory_bytes(dim, batch, nbytes)  # noqa: E731
+    needs = [(m.memory_bytes(dim, nbytes, pb), label, m) for label, m in methods] or [(pb(1), None, None)]
+    avail = available_bytes("cpu")
+    for need, label, m in needs:
+        if avail is not None and need > avail:
+            lower = "dim" + (f" or {m.memory_param()}" if m is not None else "")
+            raise _err(path, p, "dim", f"problem {name!r} at dim {dim:,}" + (f" with method {label!r}" if label else "")
+                       + f" would need about {human(need)} of memory, more than the {human(avail)} this machine "
+                       f"reports available: lower {lower} (or set GMBENCH_MEMORY_CHECK=0 to try anyway)")
+
+
 def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(data, dict):
         raise GmbenchError(f"{path}: a suite must be a YAML mapping")
@@ -241,6 +295,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     systems: list[str | None] = []
     if not isinstance(data["problems"], list) or not data["problems"]:
         raise _err(path, data, "problems", "problems must be a non-empty list")
+    memory_methods: list[tuple[str, Any]] | None = None
     for p in data["problems"]:
         if isinstance(p, str):
             p = {"name": p}
@@ -259,6 +314,9 @@ def parse_suite(data: Any, path: Path) -> Suite:
         if not isinstance(params, dict):
             raise _err(path, p, "params", "params must be a mapping")
         pb = _budget(path, p, "budget", p["budget"]) if "budget" in p else None
+        if memory_methods is None:
+            memory_methods = _memory_methods(data.get("methods"))
+        _check_memory_early(path, p, str(p["name"]), dim, memory_methods, dtype)
         for inst in _instances(path, p, secret):  # problem x instance, expanded like seeds
             spec = ProblemSpec(str(p["name"]), dim, bounds, {**params, **inst}, pb)
             try:  # resolve the name and validate dimension/bounds now, with the line
@@ -382,9 +440,15 @@ def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[
         threads = DEFAULT_THREADS
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise GmbenchError(f"threads must be a positive integer, got {threads!r}")
+    from gmbench.core.resources import DTYPE_BYTES, available_bytes, check_enabled, refuse_if_too_big
+
+    avail = available_bytes(device) if check_enabled() else None
+    nbytes = DTYPE_BYTES.get(suite.dtype, 8)
     cells = []
     for p in suite.problems:
         problem = make_problem(p.name, dim=p.dim, bounds=p.bounds, **p.params)
+        pbytes = lambda batch, problem=problem: type(problem).memory_bytes(problem.dim, batch, nbytes)  # noqa: E731
+        checked: set[str] = set()
         for m in suite.methods:
             for seed in seeds if seeds is not None else suite.seeds:
                 b = budget or p.budget or suite.budget
@@ -397,6 +461,11 @@ def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[
                 else:
                     method = make_method(m.name, m.params, system=cell.problem_config.get("system"))
                     cell.method_config = {"name": m.name, "label": m.label, "params": method.params()}
+                    if avail is not None and m.label not in checked:  # the cell's need vs the device's memory
+                        checked.add(m.label)
+                        refuse_if_too_big(method.memory_bytes(problem.dim, nbytes, pbytes), device,
+                                          f"{suite.path}: cell {cell.label}",
+                                          f"the problem's dim or {method.memory_param()}", available=avail)
                 cell.key = cell_key(cell)
                 cells.append(cell)
     return cells

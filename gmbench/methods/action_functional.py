@@ -97,6 +97,21 @@ class _PLNetTrainer(Method):
     inv_max_iter: int = 1000
 
     # ---- shared pieces ------------------------------------------------------------------------
+    def memory_param(self) -> str:
+        return f"{self.name}'s units or batch_size"
+
+    def memory_bytes(self, dim: int, dtype_bytes: int, problem_bytes) -> int:
+        """The PLNet (section 2.6 of the PLNet paper: depth+1 orthogonal D x D layers, each Cayley
+        transform a few D x D temporaries, and depth monotone layers of N = sum(units) hidden units,
+        N x D and N x N weights) with gradients and optimiser state (x4), the activations of one
+        batch, the first batch of evaluations, and (action functional) the trajectory points."""
+        n = sum(self.units)
+        weights = (self.depth + 1) * 4 * dim * dim + self.depth * (n * dim + n * n)
+        activations = self.batch_size * (dim + n) * self.depth * 6
+        trajectories = int(getattr(self, "max_traj_points", 0)) * dim
+        return (problem_bytes(max(self.batch_size, self.norm_samples))
+                + (4 * weights + activations + trajectories) * dtype_bytes)
+
     def setup(self, bb: BlackBox) -> None:
         x0 = bb.uniform(1)[0]
         half = (bb.upper - bb.lower) / 2

@@ -62,6 +62,14 @@ class AdamSweep(Method):
     report_every: int = 1000
     block_elems: int = 2**18  # cache block of the inner loop (see adam_sweep_chunk); does not change results
 
+    def memory_bytes(self, dim: int, dtype_bytes: int, problem_bytes) -> int:
+        """All starting points, plus one chunk (every learning rate) with its Adam state: the sweep is
+        chunked along the points, so chunk_elems, not n_points x n_lrs, bounds the working set."""
+        n_lr = max(1, len(self.grid()))
+        per_chunk = max(1, min(self.n_points, self.chunk_elems // (n_lr * dim)))
+        elems = per_chunk * n_lr * dim
+        return self.n_points * dim * 8 + problem_bytes(per_chunk * n_lr) + 5 * elems * dtype_bytes
+
     def grid(self) -> list[float]:
         return list(self.lrs) if self.lrs is not None else lr_grid(self.lr_start, self.lr_stop, self.lr_step)
 

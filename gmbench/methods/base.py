@@ -92,6 +92,30 @@ class Method(ABC):
     def params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
 
+    # ---- resources (checked when a suite is loaded; see gmbench.core.resources) -----------------
+    #: parameters that set how many points a method holds and evaluates at once, largest wins
+    BATCH_FIELDS: ClassVar[tuple[str, ...]] = ("n_points", "batch_size", "n_walkers")
+
+    def batch_points(self) -> int:
+        """Points this method evaluates at once (the largest of its BATCH_FIELDS; 1 if it has none)."""
+        sizes = [getattr(self, f) for f in self.BATCH_FIELDS if isinstance(getattr(self, f, None), int)]
+        return max([1, *sizes])
+
+    def memory_param(self) -> str:
+        """The parameter to lower when a cell would not fit in memory (named in the error)."""
+        names = [f for f in self.BATCH_FIELDS if isinstance(getattr(self, f, None), int)]
+        return f"{self.name}'s {' or '.join(names)}" if names else "the problem's size"
+
+    def memory_bytes(self, dim: int, dtype_bytes: int, problem_bytes: Callable[[int], int]) -> int:
+        """Estimated peak bytes of one cell of this method, from its configuration alone.
+
+        ``problem_bytes(batch)``: the problem's own estimate for evaluating ``batch`` points at once
+        (:meth:`gmbench.problems.base.Problem.memory_bytes`). Default: the batch through the problem,
+        plus about four (batch, D) arrays of method state (positions, best points, optimiser moments).
+        Methods that hold more (networks, trajectories) or chunk their work override it."""
+        batch = self.batch_points()
+        return problem_bytes(batch) + 4 * batch * dim * dtype_bytes
+
 
 METHODS: Registry[type[Method]] = Registry("method")
 METHODS.planned.update(

@@ -149,6 +149,15 @@ class Problem(ABC):
         """Build answer-free data (e.g. a pool of MD starting structures) before the method's clock
         starts, so that no method pays for it. Default: nothing."""
 
+    @classmethod
+    def memory_bytes(cls, dim: int, batch: int, dtype_bytes: int) -> int:
+        """Estimated bytes of this problem in a cell that evaluates ``batch`` points at once, from the
+        configuration alone (checked before anything is allocated, see gmbench.core.resources): its
+        own (D,) float64 tensors (bounds, minimizer) and one batched energy-and-gradient evaluation
+        (points, gradient and about six (batch, D) temporaries). Problems whose evaluation grows faster
+        than the dimension (dense pair terms of atoms) override it."""
+        return 3 * dim * 8 + 8 * batch * dim * dtype_bytes
+
     def config(self) -> dict[str, Any]:
         """Everything that defines the landscape (goes into the cell key)."""
         return {
