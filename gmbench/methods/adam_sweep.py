@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from gmbench.core.blackbox import BlackBox
+from gmbench.core.memory import chunk_rows
 from gmbench.methods.base import Method, Report, register_method
 from gmbench.optim.adam import adam_update_
 
@@ -76,7 +77,10 @@ class AdamSweep(Method):
     def run(self, bb: BlackBox, report: Report) -> None:
         lrs = torch.tensor(self.grid(), device=bb.device, dtype=bb.dtype)
         n_lr, d = lrs.numel(), bb.dim
-        per_chunk = max(1, min(self.n_points, self.chunk_elems // (n_lr * d)))
+        # at most chunk_elems elements per chunk, and never more than half the free memory allows (about
+        # 8 (rates x D) tensors per point: iterate, gradient, Adam moments, best, temporaries)
+        fits = chunk_rows(8 * n_lr * d * lrs.element_size(), bb.device)
+        per_chunk = max(1, min(self.n_points, self.chunk_elems // (n_lr * d), fits))
         starts = bb.starts(self.n_points)
         clamp = bb.clamp if self.clamp else None
 
