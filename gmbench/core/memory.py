@@ -6,15 +6,13 @@ small GPU instead of failing with out-of-memory. The cap only ever *lowers* a me
 size: where memory is plentiful the chunks, and so the results under an evaluation budget, are the same
 on every machine.
 
-Free memory: ``torch.cuda.mem_get_info`` on CUDA (free bytes on the device, which accounts for other
-processes; plus what PyTorch's caching allocator holds but does not use), ``MemAvailable`` from
-``/proc/meminfo`` on the CPU (the kernel's estimate of memory available without swapping, see
-proc(5)). Where neither is known (another OS), no cap.
+Free memory is what :func:`gmbench.core.resources.available_bytes` reads (``torch.cuda.mem_get_info``
+on CUDA, which accounts for other processes; ``MemAvailable`` from ``/proc/meminfo`` on the CPU, see
+proc(5)), plus on CUDA what PyTorch's caching allocator holds but does not use. Where the platform
+does not say, no cap.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import torch
 
@@ -22,19 +20,18 @@ UNKNOWN_ROWS = 2**62  # no information: never the binding cap
 
 
 def free_bytes(device: torch.device | str) -> int | None:
-    """Bytes a new allocation on ``device`` can use now, or None when the platform does not say."""
+    """Bytes a new allocation on ``device`` can use now (gmbench.core.resources.available_bytes, plus on
+    CUDA what PyTorch's caching allocator has reserved but not used), or None when the platform does not say."""
+    from gmbench.core.resources import available_bytes
+
     device = torch.device(device)
-    if device.type == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
-        cached_unused = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
-        return int(free + max(0, cached_unused))
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024  # the value is in kB
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    if device.type != "cuda":
+        return available_bytes(device.type)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    free = available_bytes(f"cuda:{index}")
+    if free is not None:
+        free += max(0, torch.cuda.memory_reserved(index) - torch.cuda.memory_allocated(index))
+    return free
 
 
 def chunk_rows(bytes_per_row: int, device: torch.device | str, fraction: float = 0.5) -> int:
