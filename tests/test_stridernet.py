@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 import gmbench.problems.atoms  # noqa: F401
-from gmbench.studies.stridernet import core as sn
+from gmbench.studies import stridernet as sn
 from gmbench.core.blackbox import BudgetExhausted, Budget
 from gmbench.core.errors import GmbenchError
 from gmbench.methods import make_method

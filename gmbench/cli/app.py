@@ -243,7 +243,10 @@ def report(
     from gmbench.store.sqlite import Store
 
     if cells:
-        _print_cells(Store(store, create=False), suite, fmt)
+        from gmbench.report.cells import list_cells
+
+        text = list_cells(Store(store, create=False), _suite_name(suite) if suite else None, fmt)
+        out.print(text, markup=False, highlight=False, crop=False, soft_wrap=fmt == "json")
         return
 
     if filter_:
@@ -264,53 +267,21 @@ def report(
         return
     if fmt not in FORMATS:
         raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)}, or html with --out)")
-    name = None
-    if suite:  # a suite file or a suite name known to the store
-        from gmbench.config.suite import find_suite, load_suite
-
-        try:
-            name = load_suite(str(find_suite(suite))).name
-        except GmbenchError:
-            name = suite
+    name = _suite_name(suite) if suite else None  # a suite file or a suite name known to the store
     from gmbench.report.analysis import report_text
 
     text = report_text(Store(store, create=False), name, fmt, targets=targets, stats=stats)
     out.print(text, markup=False, highlight=False)
 
 
-def _print_cells(st: Any, suite: Optional[str], fmt: str) -> None:
-    """`report --cells`: one line per stored cell (a suite file is read for its name)."""
-    if suite:
-        from gmbench.config.suite import find_suite, load_suite
+def _suite_name(suite: str) -> str:
+    """A suite file's name (as `run` stores it), or the text itself: a suite name known to the store."""
+    from gmbench.config.suite import find_suite, load_suite
 
-        try:
-            suite = load_suite(str(find_suite(suite))).name
-        except GmbenchError:
-            pass
-    rows = st.cell_index(suite=suite)
-    if not rows:
-        raise GmbenchError(f"no stored cells{f' of suite {suite!r}' if suite else ''} in {st.path}")
-    if fmt == "json":
-        from gmbench.core.jsonout import dumps
-
-        out.print(dumps(rows, indent=2), markup=False, highlight=False, soft_wrap=True)
-        return
-    if fmt not in ("table", "csv"):
-        raise GmbenchError(f"report --cells prints table, csv or json, not {fmt!r}")
-    from tabulate import tabulate
-
-    table = [[r["key"], r["suite"], f"{r['problem']}-{r['dim']}", r["label"], r["seed"], r["status"]] for r in rows]
-    headers = ["key", "suite", "problem", "method", "seed", "status"]
-    if fmt == "csv":
-        import csv
-        import io
-
-        buf = io.StringIO()
-        csv.writer(buf).writerows([headers, *table])
-        text = buf.getvalue().rstrip("\n")
-    else:
-        text = tabulate(table, headers=headers, tablefmt="simple", disable_numparse=True)
-    out.print(text, markup=False, highlight=False, crop=False)
+    try:
+        return load_suite(str(find_suite(suite))).name
+    except GmbenchError:
+        return suite
 
 
 @app.command("filter")
@@ -365,12 +336,8 @@ def plot(
     (Fig 4), and the best-so-far prediction versus evaluations for every method."""
     from gmbench.report.figures import plot_suite
     from gmbench.store.sqlite import Store
-    from gmbench.config.suite import find_suite, load_suite
 
-    try:
-        name = load_suite(str(find_suite(suite))).name
-    except GmbenchError:
-        name = suite
+    name = _suite_name(suite)
     from gmbench.report.figures import FIGURE_FORMATS, KINDS, plot_analysis
 
     if kind not in KINDS:
@@ -452,28 +419,10 @@ def show(
 
     if fmt not in ("table", "json"):
         raise GmbenchError(f"unknown format {fmt!r} (use table or json)")
-    selectors = {"suite": suite, "problem": problem, "method": method, "seed": seed}
-    if cell is None and all(v is None for v in selectors.values()):
-        raise GmbenchError("name a cell: its key (see `gmbench report --cells`) or --suite/--problem/--method/--seed")
+    from gmbench.report.cells import select_cell
+
     st = Store(store, create=False)
-    if cell is not None:
-        row = st.find_cell(cell)
-        if any(v is not None and row.get("label" if k == "method" else k) != v and
-               not (k == "method" and row.get("method") == v) and
-               not (k == "problem" and f"{row.get('problem')}-{row.get('dim')}" == v)
-               for k, v in selectors.items()):
-            raise GmbenchError(f"cell {row['key']} does not match the given --suite/--problem/--method/--seed")
-    else:
-        hits = st.cell_index(**selectors)
-        given = ", ".join(f"--{k} {v}" for k, v in selectors.items() if v is not None)
-        if not hits:
-            raise GmbenchError(f"no stored cell matches {given} in {store} (list them: gmbench report --cells)")
-        if len(hits) > 1:
-            listed = "; ".join(f"{h['key']} ({h['problem']}-{h['dim']} | {h['label']} | seed {h['seed']})"
-                               for h in hits[:5])
-            more = f"; and {len(hits) - 5} more" if len(hits) > 5 else ""
-            raise GmbenchError(f"{len(hits)} cells match {given}: {listed}{more} (narrow it down, or give a key)")
-        row = st.find_cell(hits[0]["key"])
+    row = select_cell(st, cell, {"suite": suite, "problem": problem, "method": method, "seed": seed})
     trace = list(st.trace(row["key"]))
     row.pop("best_x", None)
     if fmt == "json":

@@ -21,7 +21,7 @@ from gmbench.core.errors import GmbenchError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="StriderNET: train a policy, adapt it to target structures, transfer it to other sizes.")
 
-# stridernet.md §2.1: the splits of the authors' code (PRNGKey(147))
+# the train/test frame splits of the authors' code (M3RG-IITD/StriderNET, drawn with PRNGKey(147))
 LJ_TRAIN_FRAMES = [0, 3, 4, 5, 7, 8, 10, 11, 12, 16, 17, 19, 20, 21, 22, 23, 25, 26, 27, 29, 31, 32, 33, 34, 36, 37,
                    38, 39, 41, 43, 44, 48, 50, 52, 53, 55, 57, 60, 61, 63, 64, 65, 66, 68, 70, 71, 73, 74, 75, 76, 78,
                    79, 81, 83, 84, 90, 92, 95, 97, 98]
@@ -82,7 +82,7 @@ def train(
 ) -> None:
     """Train a policy on a problem's starting structures (default: ka-lj, the reference's 60 training-split
     frames), split 75:25 into training and validation; save the best-validation model."""
-    from gmbench.studies.stridernet import core as sn
+    from gmbench.studies import stridernet as sn
 
     _threads(threads)
     sn.check_estimator(estimator)
@@ -129,7 +129,7 @@ def _adapt_targets(model: Path, prob, targets: int, epochs: int, seeds: int, est
                    device: str, with_baselines: bool, baseline_steps: int | None) -> dict:
     import torch
 
-    from gmbench.studies.stridernet import core as sn
+    from gmbench.studies import stridernet as sn
 
     net, meta = sn.load_model(model, device)
     bb = sn.open_blackbox(prob, seed, device)
@@ -172,7 +172,7 @@ def adapt(
 ) -> None:
     """Adapt a trained policy to target structures (default: ka-lj, the first 10 test-split frames) and
     print the paper's Table 1 row (Min / Mean over the targets) beside GD, FIRE and Adam."""
-    from gmbench.studies.stridernet import core as sn
+    from gmbench.studies import stridernet as sn
 
     _threads(threads)
     sn.check_estimator(estimator)
@@ -208,7 +208,7 @@ def transfer(
     json_out: Optional[Path] = typer.Option(None, "--json"),
 ) -> None:
     """Adapt a policy trained on one size to KA liquids of other sizes (paper Table 2: energy per atom)."""
-    from gmbench.studies.stridernet import core as sn
+    from gmbench.studies import stridernet as sn
 
     _threads(threads)
     sn.check_estimator(estimator)
@@ -242,7 +242,7 @@ def bench(
     threads: Optional[int] = THREADS_OPT,
 ) -> None:
     """Seconds for 100 forward steps and 100 adaptation epochs on LJ-100 (paper Table 10: 54.3 s, 1170 s)."""
-    from gmbench.studies.stridernet import core as sn
+    from gmbench.studies import stridernet as sn
 
     _threads(threads)
     f = sn.bench_forward(steps, device=device, model=model)

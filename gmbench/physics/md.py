@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gmbench.core.autodiff import energy_and_grad
 from gmbench.core.errors import GmbenchError
 from gmbench.physics.potentials import (
     CSH_PARAMS, KA_DENSITY, KA_SIGMA, SI_MASS, binary_species, csh_energy, diamond_silicon, ka_box,
@@ -220,11 +221,8 @@ def cluster_radius(n_atoms: int, density: float) -> float:
 
 
 def _forces(energy_fn: EnergyFn, r: Tensor) -> tuple[Tensor, Tensor]:
-    with torch.enable_grad():
-        x = r.detach().requires_grad_(True)
-        e = energy_fn(x)
-        (g,) = torch.autograd.grad(e.sum(), x)
-    return e.detach(), -g
+    e, g = energy_and_grad(energy_fn, r)
+    return e, -g
 
 
 def _noise(shape, generator: torch.Generator, like: Tensor) -> Tensor:
