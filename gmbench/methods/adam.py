@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from gmbench.core.blackbox import BlackBox
 from gmbench.methods.base import Report, register_method
-from gmbench.methods.common import STRIDERNET_LOCAL, LocalMethod
+from gmbench.methods.common import LocalMethod, stridernet_presets
 from gmbench.optim.adam import AdamState, adam_init, adam_step
 
 
@@ -23,11 +23,7 @@ class Adam(LocalMethod):
     moments (the authors' code does not wrap; same result).
     """
 
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "stridernet-lj": {**STRIDERNET_LOCAL, "lr": 0.05, "max_steps": 1000},
-        "stridernet-sw": {**STRIDERNET_LOCAL, "lr": 0.1, "max_steps": 1000},
-        "stridernet-csh": {**STRIDERNET_LOCAL, "lr": 1.0, "max_steps": 2000},
-    }
+    PRESETS: ClassVar[dict[str, dict]] = stridernet_presets(lambda row: {"lr": row.adam_lr})
 
     lr: float = 0.01
     beta1: float = 0.9

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import torch
 from torch import Tensor
 
 from gmbench.methods.base import Method, Report
+from gmbench.optim.presets import STRIDERNET_BASELINES, StriderNetBaseline
 
 
 class BestPoint:
@@ -111,6 +112,14 @@ STRIDERNET_BY_SYSTEM = {"ka-lj": "stridernet-lj", "sw-silicon": "stridernet-sw",
 STRIDERNET_LOCAL = {"n_points": 10, "max_rounds": 1, "report_starts": True, "gtol": 0.0, "report_every": 50}
 
 
+def stridernet_presets(step_params: Callable[[StriderNetBaseline], dict]) -> dict[str, dict]:
+    """One ``stridernet-*`` preset per system from the paper's table
+    (:data:`gmbench.optim.presets.STRIDERNET_BASELINES`): the shared local-run settings, the method's
+    step parameters ``step_params(row)`` and the row's number of steps."""
+    return {STRIDERNET_BY_SYSTEM[system]: {**STRIDERNET_LOCAL, **step_params(row), "max_steps": row.steps}
+            for system, row in STRIDERNET_BASELINES.items()}
+
+
 @dataclass
 class LocalMethod(Method):
     """Fields and round loop shared by the batched local optimisers (``gd``, ``adam``, ``fire``);
@@ -118,7 +127,6 @@ class LocalMethod(Method):
     ``PRESETS``; ``preset`` names one of them (resolved by ``make_method``)."""
 
     PRESET_BY_SYSTEM: ClassVar[dict[str, dict[str, str]]] = {"stridernet": STRIDERNET_BY_SYSTEM}
-    summaries: ClassVar[tuple[str, ...]] = ("per_start",)  # report_starts: per-start energies (Table 1 Min/Mean)
     summaries: ClassVar[tuple[str, ...]] = ("per_start",)  # report_starts: per-start energies (Table 1 Min/Mean)
 
     preset: str | None = None

@@ -14,7 +14,7 @@ import torch
 
 from gmbench.core.blackbox import BlackBox
 from gmbench.methods.base import Report, register_method
-from gmbench.methods.common import STRIDERNET_LOCAL, LocalMethod
+from gmbench.methods.common import LocalMethod, stridernet_presets
 from gmbench.optim.fire import FireParams, FireState, fire_init, fire_step
 
 
@@ -35,14 +35,8 @@ class Fire(LocalMethod):
     of a clipped coordinate is zeroed in the ASE variant) or wrapped into a periodic box.
     """
 
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "stridernet-lj": {**STRIDERNET_LOCAL, "variant": "jax-md", "dt_start": 0.01, "dt_max": 0.04,
-                          "max_steps": 1000},
-        "stridernet-sw": {**STRIDERNET_LOCAL, "variant": "jax-md", "dt_start": 0.5, "dt_max": 2.0,
-                          "max_steps": 1000},
-        "stridernet-csh": {**STRIDERNET_LOCAL, "variant": "jax-md", "dt_start": 5e-3, "dt_max": 0.02,
-                           "max_steps": 2000},
-    }
+    PRESETS: ClassVar[dict[str, dict]] = stridernet_presets(
+        lambda row: {"variant": "jax-md", "dt_start": row.fire_dt, "dt_max": 4.0 * row.fire_dt})
 
     variant: str = "ase"
     dt_start: float = 0.1

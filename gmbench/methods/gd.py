@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from gmbench.core.blackbox import BlackBox
 from gmbench.methods.base import Report, register_method
-from gmbench.methods.common import STRIDERNET_LOCAL, LocalMethod
+from gmbench.methods.common import LocalMethod, stridernet_presets
 from gmbench.optim.gd import GDState, gd_init, gd_step
 
 
@@ -26,11 +26,7 @@ class GradientDescent(LocalMethod):
     Bihani et al., ICML 2023, Table 6). The step is :mod:`gmbench.optim.gd`.
     """
 
-    PRESETS: ClassVar[dict[str, dict]] = {
-        "stridernet-lj": {**STRIDERNET_LOCAL, "lr": 5e-4, "max_steps": 1000},
-        "stridernet-sw": {**STRIDERNET_LOCAL, "lr": 1e-3, "max_steps": 1000},
-        "stridernet-csh": {**STRIDERNET_LOCAL, "lr": 5e-4, "max_steps": 2000},
-    }
+    PRESETS: ClassVar[dict[str, dict]] = stridernet_presets(lambda row: {"lr": row.gd_lr})
 
     lr: float = 0.01
 

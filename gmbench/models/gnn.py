@@ -1,10 +1,10 @@
 """StriderNET's policy network (Bihani et al., ICML 2023), plain PyTorch, batched by index scatter.
 
-Follows ``stridernet.md`` §3.1-3.3 (the authors' JAX ``Pol_Net``), with these choices where paper and
-code differ (§3.10), all recorded in :class:`PolicyConfig`:
+Follows the paper's Sec. 3.1 and 3.3 and App. L (the authors' JAX ``Pol_Net``, M3RG-IITD/StriderNET),
+with these choices where paper and code differ, all recorded in :class:`PolicyConfig`:
 
 * **Graph.** Rebuilt from the positions after every step: directed edges (s -> r), both directions,
-  for 0 < r_sr < r_c,graph(type_s, type_r) under the minimum image. Cutoffs per system (§3.1): KA-LJ
+  for 0 < r_sr < r_c,graph(type_s, type_r) under the minimum image. Cutoffs per system (the code's ``Systems.py``): KA-LJ
   1.5 / 1.25 / 2.0 (AA/AB/BB), C-S-H 75 A, SW 3.77118 A. Pairs come from the atomistic neighbour
   lists (:func:`gmbench.physics.neighbors.pair_list`: dense minimum-image pairs for small
   boxes, the batched cell list for large ones), computed without gradient; the edge vectors are then
