@@ -151,14 +151,15 @@ def test_md_pool_is_built_before_the_method_clock(monkeypatch):
     problem.prepare() before the clock starts."""
     calls = []
 
-    def slow_frames(system, seed, n_frames, n_atoms=None, cache=True):
-        calls.append((system, seed, n_frames))
+    def slow_frames(protocol, seed, n_frames, generate, cache=True):
+        calls.append((protocol["system"], seed, n_frames))
         time.sleep(1.5)
         g = torch.Generator().manual_seed(seed)
+        n_atoms = protocol["n"]
         L = (n_atoms / 1.2) ** (1 / 3)
         return torch.rand((n_frames, n_atoms, 3), generator=g, dtype=torch.float64) * L
 
-    monkeypatch.setattr(md, "generate_frames", slow_frames)
+    monkeypatch.setattr(md, "cached_frames", slow_frames)
     spec = ProblemSpec("ka-lj", None, None, {"n": 20, "pool": 5, "md_seed": 3})
     mspec = MethodSpec("random-search", "random-search", {"batch_size": 10})
     cell = Cell("t", spec, mspec, 0, Budget(1.0, None), "cpu", "float64")

@@ -15,7 +15,8 @@ import gmbench.problems.atoms  # noqa: F401  (until gmbench.problems loads it it
 from gmbench.core.errors import GmbenchError
 from gmbench.problems import PROBLEMS, make_problem
 from gmbench.physics import md
-from gmbench.problems.atoms.problem import AtomsProblem, FlatEnergy
+from gmbench.problems.atoms import csh, ka_lj
+from gmbench.problems.atoms.base import AtomsProblem, FlatEnergy
 from gmbench.problems.atoms.structures import CCD_ENERGIES
 
 
@@ -238,11 +239,11 @@ def test_bad_user_files_raise_gmbench_error(tmp_path):
 
 def test_md_frames_seeded_and_sampler_uses_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GMBENCH_CACHE", str(tmp_path))
-    short = functools.partial(md.ka_liquid, steps=30)  # the full protocol is exercised in test_atoms_stridernet
-    monkeypatch.setattr(md, "ka_liquid", short)
-    a = md.ka_liquid(2, seed=5, steps=30)
-    b = md.ka_liquid(2, seed=5, steps=30)
-    c = md.ka_liquid(2, seed=6, steps=30)
+    short = functools.partial(ka_lj.ka_liquid, steps=30)  # the full protocol is exercised in test_atoms_stridernet
+    monkeypatch.setattr(ka_lj, "ka_liquid", short)
+    a = ka_lj.ka_liquid(2, seed=5, steps=30)
+    b = ka_lj.ka_liquid(2, seed=5, steps=30)
+    c = ka_lj.ka_liquid(2, seed=6, steps=30)
     assert torch.equal(a, b) and not torch.equal(a, c)
     p = make_problem("ka-lj")
     x = p.start_sampler()(3, gen(9))
@@ -255,9 +256,9 @@ def test_md_frames_seeded_and_sampler_uses_cache(tmp_path, monkeypatch):
 
 def test_csh_md_frames(tmp_path, monkeypatch):
     monkeypatch.setenv("GMBENCH_CACHE", str(tmp_path))
-    f = md.generate_frames("csh", seed=1, n_frames=3)
+    f = csh.PROTOCOL.frames(1, 3, 152)
     assert f.shape == (3, 152, 3)
-    base, kind = md.csh_base(1)
+    base, kind = csh.csh_base(1)
     torch.testing.assert_close(f[0], base)  # frame 0 is the base structure
     assert not torch.equal(f[1], f[0])
     from gmbench.physics.potentials import csh_energy

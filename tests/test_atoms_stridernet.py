@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import gmbench.problems.atoms  # noqa: F401
-from gmbench.physics import md
+from gmbench.problems.atoms import ka_lj
 from gmbench.physics.potentials import binary_species, csh_energy, kob_andersen_energy
 from gmbench.optim.relax import STRIDERNET_FIRE_LJ, fire_relax, stridernet_fire
 
@@ -93,14 +93,14 @@ def test_generated_ka_liquid_matches_published_quick(ka, tmp_path, monkeypatch):
     frames, species = ka
     E = kob_andersen_energy(100, species)
     published = E(frames[:100])
-    gen = md.generate_frames("ka-lj", seed=11, n_frames=8)
+    gen = ka_lj.PROTOCOL.frames(11, 8, 100)
     assert gen.shape == (8, 100, 3)
     e = E(gen)
     _compare_liquids(published, e, z=4.0)
     assert 5 < float(e.std()) < 60
     # cached by (system, seed, n): the second call reads the file
     assert any(tmp_path.rglob("ka-lj-*-seed11-n8.npy"))
-    torch.testing.assert_close(md.generate_frames("ka-lj", seed=11, n_frames=8), gen)
+    torch.testing.assert_close(ka_lj.PROTOCOL.frames(11, 8, 100), gen)
 
 
 @pytest.mark.slow
@@ -111,11 +111,11 @@ def test_generated_ka_liquid_matches_published(ka, tmp_path, monkeypatch):
     frames, species = ka
     E = kob_andersen_energy(100, species)
     published = E(frames[:100])
-    e = torch.cat([E(md.generate_frames("ka-lj", seed=s, n_frames=50)) for s in (1, 2)])
+    e = torch.cat([E(ka_lj.PROTOCOL.frames(s, 50, 100)) for s in (1, 2)])
     _compare_liquids(published, e, z=3.0)
     assert float(e.std()) == pytest.approx(float(published.std()), rel=0.25)
     assert ks_2samp(published.numpy(), e.numpy()).pvalue > 0.01
     # and the FIRE minima from them look alike (published: mean -804.08)
-    _, emin = fire_relax(E, md.generate_frames("ka-lj", seed=1, n_frames=50), 1000, STRIDERNET_FIRE_LJ,
+    _, emin = fire_relax(E, ka_lj.PROTOCOL.frames(1, 50, 100), 1000, STRIDERNET_FIRE_LJ,
                          shift=E.space.shift)
     assert float(emin.mean()) == pytest.approx(-804.1, abs=1.5)

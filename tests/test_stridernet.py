@@ -124,7 +124,7 @@ def test_model_batching_matches_single_models():
 
 
 def tiny_bb(n_side=3, frames=8, evals=None):
-    from gmbench.problems.atoms.problem import FrameSampler
+    from gmbench.problems.atoms.base import FrameSampler
     from gmbench.problems import make_problem
 
     r, L = lattice_ka(n_side, frames, seed=3, jitter=0.08)

@@ -365,6 +365,7 @@ def list_(
     from gmbench.core.registry import load_plugins
 
     load_plugins(plugin)
+    from gmbench.config.params import describe as describe_params, format_default
     from gmbench.methods import METHODS
     from gmbench.problems import PROBLEMS
 
@@ -389,12 +390,26 @@ def list_(
             out.print(f"{titles.get(family, family)} ({len(rows)})\n"
                       + tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True) + "\n",
                       markup=False, highlight=False, crop=False)
+            # typed parameters (name: type = default) from each problem's parameter dataclass
+            by_params: dict[Any, list[str]] = {}
+            for name, entry in PROBLEMS.items():
+                if entry.family == family:
+                    by_params.setdefault(entry.params, []).append(name)
+            prows = []
+            for cls, names in by_params.items():
+                who = (f"every {family} problem" if len(names) == len(rows) and len(names) > 4 else ", ".join(names)
+                       if len(names) <= 4 else f"{names[0]} ... {names[-1]} ({len(names)})")
+                prows.append([who, "\n".join(describe_params(cls)) or "none" if cls is not None else "(untyped)"])
+            out.print(f"{titles.get(family, family)}: parameters\n"
+                      + tabulate(prows, headers=["problems", "parameters (name: type = default)"], tablefmt="simple",
+                                 disable_numparse=True) + "\n",
+                      markup=False, highlight=False, crop=False)
     if what in ("all", "methods"):
         rows = []
         for name, cls in METHODS.items():
             if name.startswith("_"):
                 continue
-            params = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+            params = ", ".join(f"{f.name}={format_default(f)}" for f in dataclasses.fields(cls))  # type: ignore[arg-type]
             rows.append([name, params])
         for name, why in METHODS.planned.items():
             rows.append([f"{name} (unavailable)", why])

@@ -133,3 +133,15 @@ def decorator(registry: Registry[Any], name: str, aliases: tuple[str, ...] = ())
         return obj
 
     return wrap
+
+
+def import_submodules(package: str, path: list[str] | Any) -> list[str]:
+    """Import every module of a package (``package`` its dotted name, ``path`` its ``__path__``) except
+    private ones (``_name``), in name order, so that each registers what it defines: a new built-in
+    method, atomistic system or function collection is one new file in its folder."""
+    import pkgutil
+
+    names = sorted(m.name for m in pkgutil.iter_modules(path) if not m.name.startswith("_"))
+    for name in names:
+        importlib.import_module(f"{package}.{name}")
+    return names

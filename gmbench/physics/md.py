@@ -1,27 +1,17 @@
-"""Starting structures: seeded MD of hot liquids (as the papers made theirs), cached; user files.
+"""Molecular dynamics for starting structures: integrators, thermostats, soft-core packing, cluster
+starts, the frame cache and structure files.
 
-Protocols (each a function of (seed, n) only; every random number comes from one seeded CPU
-``torch.Generator``, so the same seed gives the same frames on any device):
+Everything here is batched over independent replicas ``(B, N, 3)`` and takes an energy callable; the
+system-specific protocols (which liquid, temperature, time step, thermostat and number of steps) live
+with their system in :mod:`gmbench.problems.atoms` (``ka_lj``, ``sw_silicon``, ``csh``):
 
-* **KA liquid** (``stridernet.md`` §2.1, LAMMPS ``in.binary``): random positions in the box, a short
-  soft-core pre-relaxation (instead of LAMMPS's ``minimize`` on the bare LJ, which blows up from
-  overlaps without a step cap), then NVT at T = 2.0 with dt = 0.003 tau. gmbench runs ``n``
-  independent replicas in one batch (Langevin, damping time 0.3 tau = LAMMPS's Tdamp) for
-  ``KA_EQUIL_STEPS`` steps and keeps the last frame of each: frames are independent by construction,
-  where LAMMPS sampled one long trajectory every ~1000 steps.
-* **SW liquid silicon** (``stridernet.md`` §1.2, paper App. B.2 "NVT at 3500 K"): the 64-atom diamond
-  crystal (box 10.862 A), seeded Gaussian jiggle and Maxwell-Boltzmann velocities at 3500 K, Langevin
-  NVT at 3500 K (damping 0.3 ps = LAMMPS Tdamp, dt = 1 fs), ``SW_EQUIL_STEPS`` steps, last frame of
-  each of ``n`` replicas. Metal units (eV, A, ps, g/mol).
-* **C-S-H** (``stridernet.md`` §1.3, jax-md code path that made ``CSH_Starting_Traj.npy``): from a base
-  structure, Nose-Hoover chain NVT with kT = 1000 kcal/mol (an energy, not 1000 K), dt = 0.01, mass 1,
-  one frame every 10 steps; frame 0 is the base itself. The base is frame 0 of the published file
-  (the GD-relaxed GCMC structure) when the shared data is present; otherwise a seeded random packing
-  of 152 grains relaxed by the same gradient descent (lr 1e-6, 1000 steps) - a documented stand-in for
-  the unpublished-in-gmbench GCMC structure.
-
-Generated frames are cached as ``.npy`` under ``$GMBENCH_CACHE/atoms/frames`` (default
-``~/.cache/gmbench``), keyed by the protocol (a hash of its parameters and version), seed and n.
+* :func:`langevin_nvt` - BAOAB Langevin dynamics (Leimkuhler & Matthews, "Rational construction of
+  stochastic numerical methods for molecular sampling", AMRX 2013);
+* :func:`nose_hoover_nvt` - velocity Verlet with a Nose-Hoover chain (Martyna, Tuckerman & Klein,
+  J. Chem. Phys. 97, 2635 (1992)), jax-md's ``nvt_nose_hoover`` defaults;
+* :func:`soft_pack`, :func:`cluster_starts` - overlap removal and random cluster starts;
+* :func:`cached_frames` - generated frames cached as ``.npy`` under ``$GMBENCH_CACHE/atoms/frames``
+  (default ``~/.cache/gmbench``), keyed by the protocol's parameters, seed and number of frames.
 
 User files: ``.npy`` of shape (F, N, 3) (or (N, 3)), or anything ASE reads (extxyz, xyz, ...).
 Problems reading them raise :class:`~gmbench.core.errors.GmbenchError` with a one-line message.
@@ -42,30 +32,11 @@ from torch import Tensor
 
 from gmbench.core.autodiff import energy_and_grad
 from gmbench.core.errors import GmbenchError
-from gmbench.physics.potentials import (
-    CSH_PARAMS, KA_DENSITY, KA_SIGMA, SI_MASS, binary_species, csh_energy, diamond_silicon, ka_box,
-    kob_andersen_energy, stillinger_weber_energy,
-)
-from gmbench.physics.space import Free, Periodic
-
-PROTOCOL_VERSION = 1
+from gmbench.physics.space import Free
 
 # metal units: (eV/A) / (g/mol) -> A/ps^2
 METAL_ACCEL = 9648.533212
 KB_EV = 8.617333262e-5  # eV/K
-
-KA_T = 2.0
-KA_DT = 0.003
-KA_TDAMP = 0.3
-KA_EQUIL_STEPS = 1000
-SW_T = 3500.0
-SW_DT = 0.001  # ps
-SW_TDAMP = 0.3  # ps
-SW_EQUIL_STEPS = 4000
-CSH_KT = 1000.0  # kcal/mol (jax-md kT, not a temperature)
-CSH_DT = 0.01
-CSH_MASS = 1.0
-CSH_EVERY = 10
 
 EnergyFn = Callable[[Tensor], Tensor]
 
@@ -325,117 +296,23 @@ def nose_hoover_nvt(
 
 
 # ---------------------------------------------------------------------------------------------
-# protocols
+# the frame cache
 # ---------------------------------------------------------------------------------------------
 
 
-def ka_liquid(n_frames: int, seed: int, n_atoms: int = 100, *, T: float = KA_T, steps: int = KA_EQUIL_STEPS,
-              device: str | torch.device = "cpu") -> Tensor:
-    """``n_frames`` independent KA liquid configurations at temperature ``T`` (seeded)."""
-    gen = torch.Generator().manual_seed(int(seed))
-    L = ka_box(n_atoms, KA_DENSITY)
-    sp = binary_species(n_atoms)
-    energy = kob_andersen_energy(n_atoms, sp)
-    space = Periodic(L)
-    r = (torch.rand((n_frames, n_atoms, 3), generator=gen, dtype=torch.float64) * L).to(device)
-    r = soft_pack(r, space, torch.tensor(KA_SIGMA, dtype=torch.float64), species=sp, steps=100)
-    v = maxwell_boltzmann(r.shape, T, 1.0, 1.0, gen, r)
-    r, _, _ = langevin_nvt(energy, r, v, kT=T, dt=KA_DT, gamma=1.0 / KA_TDAMP, mass=1.0, steps=steps,
-                           generator=gen, shift=space.shift)
-    return r.cpu()
-
-
-def sw_liquid(n_frames: int, seed: int, *, T: float = SW_T, steps: int = SW_EQUIL_STEPS, cells: int = 2,
-              device: str | torch.device = "cpu") -> Tensor:
-    """``n_frames`` independent SW liquid-Si configurations at ``T`` kelvin (seeded), metal units."""
-    gen = torch.Generator().manual_seed(int(seed))
-    pos, L = diamond_silicon(cells)
-    space = Periodic(L)
-    energy = stillinger_weber_energy(L, n_atoms=pos.shape[0])
-    r = pos.expand(n_frames, -1, -1).clone()
-    r = space.wrap(r + 0.05 * torch.randn(r.shape, generator=gen, dtype=torch.float64)).to(device)
-    kT = KB_EV * T
-    v = maxwell_boltzmann(r.shape, kT, SI_MASS, METAL_ACCEL, gen, r)
-    r, _, _ = langevin_nvt(energy, r, v, kT=kT, dt=SW_DT, gamma=1.0 / SW_TDAMP, mass=SI_MASS, steps=steps,
-                           generator=gen, shift=space.shift, accel=METAL_ACCEL)
-    return r.cpu()
-
-
-def csh_base(seed: int) -> tuple[Tensor, str]:
-    """Base structure for the C-S-H trajectory: frame 0 of the published frames if present, else a
-    seeded random packing relaxed by gradient descent (lr 1e-6, 1000 steps, as the authors' code)."""
-    try:
-        return load_frames(stridernet_file("csh"))[0], "stridernet-frame0"
-    except GmbenchError:
-        pass
-    gen = torch.Generator().manual_seed(int(seed))
-    L, N = CSH_PARAMS["box"], CSH_PARAMS["n_atoms"]
-    space = Periodic(L)
-    r = torch.rand((1, N, 3), generator=gen, dtype=torch.float64) * L
-    r = soft_pack(r, space, CSH_PARAMS["sigma"], steps=1000)
-    energy = csh_energy()
-    for _ in range(1000):
-        _, f = _forces(energy, r)
-        r = space.shift(r, 1e-6 * f)
-    return r[0], "random-pack-gd"
-
-
-def csh_trajectory(n_frames: int, seed: int, *, device: str | torch.device = "cpu") -> Tensor:
-    """C-S-H frames: NH-chain NVT (kT = 1000 kcal/mol, dt 0.01, mass 1) from the base, every 10 steps."""
-    gen = torch.Generator().manual_seed(int(seed))
-    base, _ = csh_base(seed)
-    space = Periodic(CSH_PARAMS["box"])
-    energy = csh_energy()
-    r = base[None].to(device)
-    v = maxwell_boltzmann(r.shape, CSH_KT, CSH_MASS, 1.0, gen, r)
-    _, _, frames = nose_hoover_nvt(energy, r, v, kT=CSH_KT, dt=CSH_DT, mass=CSH_MASS,
-                                   steps=CSH_EVERY * (n_frames - 1), shift=space.shift, record_every=CSH_EVERY)
-    return torch.cat(frames, 0).cpu()
-
-
-def protocol(system: str, n_atoms: int) -> dict:
-    """The parameters that define generated frames (part of the cache key and of problem configs)."""
-    if system == "ka-lj":
-        return {"system": system, "n": n_atoms, "T": KA_T, "dt": KA_DT, "thermostat": "langevin",
-                "tdamp": KA_TDAMP, "steps": KA_EQUIL_STEPS, "replicas": True, "prerelax": "soft-core sigma_ab",
-                "version": PROTOCOL_VERSION}
-    if system == "sw-silicon":
-        return {"system": system, "n": n_atoms, "T_K": SW_T, "dt_ps": SW_DT, "thermostat": "langevin",
-                "tdamp_ps": SW_TDAMP, "steps": SW_EQUIL_STEPS, "replicas": True, "start": "diamond+0.05A",
-                "version": PROTOCOL_VERSION}
-    if system == "csh":
-        base = "stridernet-frame0" if _csh_data_present() else "random-pack-gd"
-        return {"system": system, "n": n_atoms, "kT": CSH_KT, "dt": CSH_DT, "mass": CSH_MASS,
-                "thermostat": "nose-hoover-chain", "every": CSH_EVERY, "base": base, "version": PROTOCOL_VERSION}
-    raise ValueError(f"no MD protocol for {system!r}")
-
-
-def _csh_data_present() -> bool:
-    d = stridernet_data_dir()
-    return d is not None and (d / STRIDERNET_FILES["csh"]).is_file()
-
-
-def generate_frames(system: str, seed: int, n_frames: int, n_atoms: int | None = None, *,
-                    cache: bool = True) -> Tensor:
-    """Seeded starting frames ``(n_frames, N, 3)`` for ``system`` (ka-lj, sw-silicon, csh), cached."""
-    n_atoms = n_atoms or {"ka-lj": 100, "sw-silicon": 64, "csh": CSH_PARAMS["n_atoms"]}[system]
-    proto = protocol(system, n_atoms)
-    key = hashlib.sha1(json.dumps(proto, sort_keys=True).encode()).hexdigest()[:12]
-    path = cache_dir() / "atoms" / "frames" / f"{system}-{key}-seed{int(seed)}-n{int(n_frames)}.npy"
+def cached_frames(protocol: dict, seed: int, n_frames: int, generate: Callable[[], Tensor], *,
+                  cache: bool = True) -> Tensor:
+    """Frames made by ``generate()``, cached as ``.npy`` under ``cache_dir()/atoms/frames`` by the
+    protocol's parameters (``protocol["system"]`` and a hash of the whole dict), ``seed`` and
+    ``n_frames``. A broken cache entry is regenerated; caching is best effort."""
+    key = hashlib.sha1(json.dumps(protocol, sort_keys=True).encode()).hexdigest()[:12]
+    path = cache_dir() / "atoms" / "frames" / f"{protocol['system']}-{key}-seed{int(seed)}-n{int(n_frames)}.npy"
     if cache and path.is_file():
         try:
             return torch.from_numpy(np.load(path))
         except Exception:
             pass  # a broken cache entry is regenerated
-    if system == "ka-lj":
-        frames = ka_liquid(n_frames, seed, n_atoms)
-    elif system == "sw-silicon":
-        cells = round((n_atoms / 8) ** (1 / 3))
-        frames = sw_liquid(n_frames, seed, cells=cells)
-    elif system == "csh":
-        frames = csh_trajectory(n_frames, seed)
-    else:
-        raise ValueError(f"no MD protocol for {system!r}")
+    frames = generate()
     if cache:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,18 @@
-"""Problem registry: ``make_problem(name, dim=..., bounds=..., **params)``."""
+"""Problem registry: ``make_problem(name, dim=..., bounds=..., **params)``.
+
+A problem declares its parameters as a dataclass (checked by :mod:`gmbench.config.params`, the same
+checker as methods') and registers a factory with :func:`register_problem`. The built-in problems are
+discovered: every module of :mod:`gmbench.problems.functions` (function collections) and of
+:mod:`gmbench.problems.atoms` (one file per atomistic system) is imported, so a new collection or
+system is one new file.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from gmbench.config.params import build, nondefault
 from gmbench.core.errors import GmbenchError
 from gmbench.core.registry import Registry
 from gmbench.problems.base import Assessment, Problem, Properties
@@ -14,25 +22,57 @@ from gmbench.problems.functions.spec import FunctionSpec
 
 @dataclass
 class ProblemEntry:
-    """How to build a problem, plus what `gmbench list` shows about it."""
+    """How to build a problem, plus what `gmbench list` shows about it (``params``: the parameter
+    dataclass, None for a factory that checks its own ``**params``)."""
 
     factory: Callable[..., Problem]
     family: str
     info: dict[str, Any] = field(default_factory=dict)
     properties: Properties | None = None
+    params: type | None = None
 
 
 PROBLEMS: Registry[ProblemEntry] = Registry("problem")
 
 
+def register_problem(
+    name: str,
+    params: type,
+    make: Callable[[Any, int | None, tuple[float, float] | None], Problem],
+    *,
+    family: str,
+    info: dict[str, Any] | None = None,
+    properties: Properties | None = None,
+    aliases: tuple[str, ...] = (),
+) -> ProblemEntry:
+    """Register a problem with typed parameters: ``make(p, dim, bounds)`` gets ``p``, an instance of the
+    dataclass ``params`` built from the suite's ``params:`` (unknown keys and wrong types are errors
+    before ``make`` runs). Range checks that involve ``dim`` or ``bounds`` stay in ``make``."""
+
+    def factory(dim: int | None = None, bounds: tuple[float, float] | None = None, **kwargs: Any) -> Problem:
+        return make(build(params, kwargs, f"problem {name!r}"), dim, bounds)
+
+    entry = ProblemEntry(factory, family, dict(info or {}), properties, params)
+    PROBLEMS.register(name, entry, aliases)
+    return entry
+
+
+@dataclass(frozen=True)
+class FunctionParams:
+    """Parameters of every analytic function: the instance (0 = the function as published; k >= 1 a
+    deterministic shift, and with ``rotate`` a rotation, derived from the name, D and k, as COCO's
+    instances) and an optional ``secret`` that enters the derivation."""
+
+    instance: int = 0
+    rotate: bool = False
+    secret: str = ""
+
+
 def register_function(spec: FunctionSpec) -> FunctionSpec:
-    def factory(dim: int | None = None, bounds: tuple[float, float] | None = None, instance: int = 0,
-                rotate: bool = False, secret: str = "", **params: Any) -> Problem:
-        if params:
-            raise GmbenchError(f"problem {spec.name!r} takes no parameters, got {sorted(params)}")
+    def make(p: FunctionParams, dim: int | None, bounds: tuple[float, float] | None) -> Problem:
         if dim is None:
             raise GmbenchError(f"problem {spec.name!r} needs a dimension (dim: N)")
-        return FunctionProblem(spec, dim, bounds, instance=instance, rotate=rotate, secret=secret)
+        return FunctionProblem(spec, dim, bounds, **nondefault(p))
 
     info = {
         "F": spec.fnum or "",
@@ -42,7 +82,8 @@ def register_function(spec: FunctionSpec) -> FunctionSpec:
         "formula": spec.formula,
     }
     aliases = tuple(spec.aliases) + ((spec.fnum,) if spec.fnum else ())
-    PROBLEMS.register(spec.name, ProblemEntry(factory, "function", info, spec.properties), aliases)
+    register_problem(spec.name, FunctionParams, make, family="function", info=info, properties=spec.properties,
+                     aliases=aliases)
     return spec
 
 
@@ -52,10 +93,14 @@ def make_problem(name: str, dim: int | None = None, bounds: tuple[float, float] 
 
 
 def _load_builtin() -> None:
-    from gmbench.problems.functions import plevris  # noqa: F401  (the 30 functions and the paper's Schaffer F7)
-    from gmbench.problems import atoms  # noqa: F401  (atomistic problems)
+    from gmbench.core.registry import import_submodules
+    from gmbench.problems import atoms, functions
+
+    import_submodules(functions.__name__, functions.__path__)  # collections (the Plevris 30, ...)
+    import_submodules(atoms.__name__, atoms.__path__)  # one module per atomistic system
 
 
 _load_builtin()
 
-__all__ = ["PROBLEMS", "Problem", "Properties", "Assessment", "FunctionSpec", "make_problem", "register_function"]
+__all__ = ["PROBLEMS", "Problem", "Properties", "Assessment", "FunctionSpec", "FunctionParams", "make_problem",
+           "register_function", "register_problem"]
