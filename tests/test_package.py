@@ -3,12 +3,14 @@ the checkout, and run the smoke suite from an empty folder; `gmbench --version`.
 
 The fresh environment gets gmbench only from the wheel; its dependencies (torch, numpy, ...) come from
 the environment running the tests through a ``.pth`` line (like ``--system-site-packages``, without
-downloading torch again). Slow (a wheel build and a venv): CI runs it as its own step (.ci/run).
+downloading torch again). The wheel tests are slow (a wheel build and a venv): CI runs them as their own step (.ci/run). Plugins
+found through the entry-point group ``gmbench.plugins`` and named in a suite are checked here too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import site
 import subprocess
@@ -19,9 +21,10 @@ from pathlib import Path
 import pytest
 
 import gmbench
+from gmbench.config.suite import load_suite
+from gmbench.core.errors import GmbenchError
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
 
 
 def run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -66,6 +69,7 @@ def installed(tmp_path_factory) -> dict[str, Path]:
     return {"wheel": wheel, "venv": venv, "py": py, "work": work, "src": src}
 
 
+@pytest.mark.slow
 def test_wheel_carries_the_suites(installed):
     import zipfile
 
@@ -75,6 +79,7 @@ def test_wheel_carries_the_suites(installed):
     assert "gmbench/cli/app.py" in names
 
 
+@pytest.mark.slow
 def test_installed_package_runs_the_smoke_suite_outside_the_checkout(installed):
     py, work = installed["py"], installed["work"]
     where = run([str(py), "-c", "import gmbench, gmbench.config.suite as s; print(gmbench.__file__); "
@@ -90,3 +95,42 @@ def test_installed_package_runs_the_smoke_suite_outside_the_checkout(installed):
     # the installed code is byte-for-byte the source it was built from
     fp = run([str(py), "-c", "from gmbench.core.env import code_fingerprint as f; print(f())"], work).stdout.strip()
     assert fp == fingerprint(installed["src"] / "gmbench")
+
+
+PLUGIN = """
+from dataclasses import dataclass
+
+from gmbench.methods.base import Method, register_method
+
+
+@register_method("{name}")
+@dataclass
+class Plugged(Method):
+    def run(self, bb, report):
+        report(bb.uniform(1)[0])
+"""
+
+
+def test_plugins_from_an_entry_point_and_from_a_suite(tmp_path):
+    """An installed package declares ``[project.entry-points."gmbench.plugins"]``: its module is imported
+    by every command; a suite's ``plugins: [file.py]`` is found relative to the suite file."""
+    site_dir = tmp_path / "site"
+    dist = site_dir / "fakeplug-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeplug\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[gmbench.plugins]\nfake = fakeplug_methods\n")
+    (site_dir / "fakeplug_methods.py").write_text(PLUGIN.format(name="from-entry-point"))
+    suite_dir = tmp_path / "suites"
+    suite_dir.mkdir()
+    (suite_dir / "mine.py").write_text(PLUGIN.format(name="from-suite"))
+    (suite_dir / "s.yaml").write_text(
+        "name: plugged\ndevice: cpu\nseeds: 1\nbudget: {evals: 50}\nplugins: [mine.py]\n"
+        "problems: [{name: sphere, dim: 2}]\nmethods: [from-entry-point, from-suite]\n")
+    env = {**os.environ, "PYTHONPATH": str(site_dir)}
+    res = subprocess.run([sys.executable, "-m", "gmbench", "run", "--suite", str(suite_dir / "s.yaml"), "--store",
+                          "p.sqlite", "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "2 done" in res.stderr  # one method from each kind of plugin
+    (suite_dir / "s.yaml").write_text((suite_dir / "s.yaml").read_text().replace("mine.py", "missing.py"))
+    with pytest.raises(GmbenchError, match=r"s\.yaml, line 5: plugin file not found: .*missing\.py"):
+        load_suite(str(suite_dir / "s.yaml"))

@@ -149,20 +149,17 @@ def run_cells(
 def cell_resources(cell: Cell, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Ray resources of one cell: a GPU for a CUDA cell, one CPU per torch thread (default 1); the
     suite's ``resources:`` mapping overrides any of them."""
-    threads = getattr(cell, "threads", None) or 1
-    res: dict[str, Any] = {"num_cpus": threads, "num_gpus": 1 if cell.device.startswith("cuda") else 0}
+    res: dict[str, Any] = {"num_cpus": cell.threads, "num_gpus": 1 if cell.device.startswith("cuda") else 0}
     res.update(overrides or {})
     return res
 
 
-def _ray_cell(cell: Cell, plugins: list[str], threads: int) -> tuple[dict[str, Any], list[tuple]]:
-    """Body of a Ray task, in a worker process: load the suite's plugins, run the cell, return row and trace."""
-    import torch
-
+def _ray_cell(cell: Cell, plugins: list[str]) -> tuple[dict[str, Any], list[tuple]]:
+    """Body of a Ray task, in a worker process: load the suite's plugins, run the cell (with its own
+    ``cell.threads`` torch threads, as everywhere), return row and trace."""
     from gmbench.core.registry import load_plugins
 
     load_plugins(plugins)
-    torch.set_num_threads(max(1, int(threads)))
     if cell.device.startswith("cuda"):
         cell.device = "cuda:0"  # Ray sets CUDA_VISIBLE_DEVICES to the GPU it assigned to this task
     return execute_here(cell)
@@ -210,8 +207,7 @@ def run_cells_ray(
             if not run.admit(cell):
                 continue
             res = cell_resources(cell, resources)
-            ref = remote.options(max_retries=max_retries, retry_exceptions=False, **res).remote(
-                cell, list(plugins or []), res.get("num_cpus", 1))
+            ref = remote.options(max_retries=max_retries, retry_exceptions=False, **res).remote(cell, list(plugins or []))
             pending[ref] = cell
             run.emit("start", cell, None)
         while pending:
