@@ -287,3 +287,182 @@ def test_memory_estimates_scale():
     assert sweep(10**6) - sweep(10**5) == 9 * 10**5 * 1000 * 8
     plnet = make_method("action-functional", {})
     assert plnet.memory_bytes(1000, 4, pb(1000)) > 4 * 4 * 2 * 2048 * 2048  # the network dominates
+
+
+# ---- signals and crashes visible ----------------------------------------------------------------
+
+PLUGIN = '''
+from dataclasses import dataclass
+import torch
+from gmbench.methods.base import Method, register_method
+
+
+@register_method("hostile-exit")
+@dataclass
+class HostileExit(Method):
+    kind: str = "exit"
+
+    def run(self, bb, report):
+        report(bb.uniform(1)[0])
+        if self.kind == "exit":
+            raise SystemExit(3)
+        if self.kind == "interrupt":
+            raise KeyboardInterrupt
+        raise RuntimeError("impossible bounds [1, 0] in the plugin")
+
+
+@register_method("hostile-nan")
+@dataclass
+class HostileNaN(Method):
+    def run(self, bb, report):
+        x = bb.uniform(1)[0]
+        report(x * float("nan"))
+        report(x * float("inf"))
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("plugin") / "hostile_plugin.py"
+    p.write_text(PLUGIN)
+    return p
+
+
+def test_plugin_exit_and_interrupt_fail_only_their_cell(plugin, tmp_path):
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE.replace("seeds: 2", "seeds: 1").replace(
+        "  - name: random-search\n    params: {batch_size: 8}\n",
+        "  - {name: hostile-exit, label: exit, params: {kind: exit}}\n"
+        "  - {name: hostile-exit, label: interrupt, params: {kind: interrupt}}\n"
+        "  - {name: hostile-exit, label: markup, params: {kind: markup}}\n"
+        "  - {name: hostile-nan, label: nan}\n"
+        "  - {name: random-search, params: {batch_size: 8}}\n"))
+    st = tmp_path / "s.sqlite"
+    res = cli("run", "--suite", suite, "--store", st, "--plugin", plugin)
+    assert res.exit_code == 0, res.output
+    assert "4 failed" in res.output and "1 done" in res.output  # the suite went on after each
+    assert "impossible bounds [1, 0] in the plugin" in " ".join(res.output.split())  # markup prints literally
+    db = sqlite3.connect(st)
+    errors = dict(db.execute("SELECT label, error FROM cells WHERE status='failed'").fetchall())
+    runs = db.execute("SELECT status FROM runs").fetchall()
+    db.close()
+    assert errors["exit"].startswith("SystemExit(3) raised inside the method at hostile_plugin.py:")
+    assert errors["interrupt"].startswith("KeyboardInterrupt raised inside the method")
+    assert errors["nan"] == "every reported candidate had a non-finite energy (NaN/inf)"
+    assert runs == [("finished",)]
+
+
+def _wait_for(pred, timeout: float = 60.0) -> None:
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_signal_stops_run_with_one_line(sig, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE.replace("seeds: 2", "seeds: 6").replace("budget: {evals: 40}", "budget: {time_s: 0.5}"))
+    st = tmp_path / "s.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "gmbench", "run", "--suite", str(suite), "--store", str(st), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def one_done() -> bool:
+        if not st.exists():
+            return False
+        try:
+            db = sqlite3.connect(st)
+            try:
+                return db.execute("SELECT COUNT(*) FROM cells").fetchone()[0] >= 1
+            finally:
+                db.close()
+        except sqlite3.OperationalError:
+            return False
+
+    try:
+        _wait_for(one_done)
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    lines = [ln for ln in err.splitlines() if ln.startswith("interrupted")]
+    assert len(lines) == 1 and f"interrupted ({sig}):" in lines[0] and "run again to resume" in lines[0], err
+    assert "Traceback" not in err
+    assert proc.returncode == 128 + getattr(signal, sig).value
+    db = sqlite3.connect(st)
+    stored = db.execute("SELECT COUNT(*) FROM cells").fetchone()[0]
+    assert db.execute("SELECT status FROM runs").fetchall() == [("interrupted",)]
+    assert db.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0  # the cell it ran was released
+    db.close()
+    assert f"{stored} of 6 cells stored" in lines[0]
+
+
+def test_run_record_of_a_dead_process_reads_as_ended(store, tmp_path):
+    import subprocess
+    import sys
+
+    from gmbench.store.sqlite import Store
+
+    st = copy_store(store, tmp_path)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)  # a pid that has just exited
+    w = Store(st)
+    w.begin_run("alive0000000", "tiny", {})
+    w.begin_run("dead00000000", "tiny", {})
+    w.db.execute("UPDATE runs SET manifest=json_set(manifest, '$.pid', ?) WHERE run_id='dead00000000'", (pid,))
+    w.close()
+    runs = {r["run_id"]: r["status"] for r in Store(st, create=False).runs()}
+    assert runs["alive0000000"] == "running"  # this process: alive
+    assert runs["dead00000000"] == "ended (process gone)"
+
+
+# ---- cells are addressable ----------------------------------------------------------------------
+
+
+def test_cells_listed_and_selected(store, tmp_path):
+    st = copy_store(store, tmp_path)
+    res = cli("report", "--store", st, "--cells")
+    assert res.exit_code == 0, res.output
+    db = sqlite3.connect(st)
+    keys = [k for (k,) in db.execute("SELECT key FROM cells ORDER BY seed")]
+    db.close()
+    for k in keys:
+        assert k in res.output
+    assert "sphere-2" in res.output and "random-search" in res.output and "done" in res.output
+    rows = json.loads(cli("report", "--store", st, "--cells", "--format", "json").output)
+    assert sorted(r["key"] for r in rows) == sorted(keys)
+    res = cli("show", "--store", st, "--suite", "tiny", "--problem", "sphere-2", "--method", "random-search",
+              "--seed", "1", "--format", "json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["cell"]["key"] == keys[1]
+    one_error(cli("show", "--store", st, "--problem", "sphere"), "2 cells match --problem sphere", keys[0], keys[1])
+    one_error(cli("show", "--store", st, "--seed", "7"), "no stored cell matches --seed 7")
+    one_error(cli("show", "--store", st), "name a cell")
+
+
+def test_json_is_json_without_nan(plugin, tmp_path):
+    """A cell whose every energy was NaN/inf: show and report --format json write null, never NaN."""
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE.replace("seeds: 2", "seeds: 1").replace(
+        "  - name: random-search\n    params: {batch_size: 8}\n", "  - {name: hostile-nan, label: nan}\n"))
+    st = tmp_path / "s.sqlite"
+    assert cli("run", "--suite", suite, "--store", st, "--plugin", plugin, "-q").exit_code == 0
+
+    def strict(text: str):
+        def bad(c):
+            raise AssertionError(f"non-JSON constant {c}")
+        return json.loads(text, parse_constant=bad)
+
+    res = cli("show", "--store", st, "--method", "nan", "--format", "json")
+    assert res.exit_code == 0, res.output
+    doc = strict(res.output)
+    assert doc["cell"]["status"] == "failed" and all(t["energy"] is None for t in doc["trace"])
+    res = cli("report", "--store", st, "--format", "json")
+    assert res.exit_code == 0, res.output
+    strict(res.output)

@@ -184,7 +184,10 @@ def run(
     console.print(f"suite [bold]{escape(s.name)}[/]: {len(cells)} cells on {dev}, store {escape(str(store))}", highlight=False)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, disable=quiet)
-    with progress:
+    from gmbench.run.signals import stop_on_signal
+
+    say = lambda line: console.print(line, markup=False, highlight=False)  # noqa: E731
+    with stop_on_signal(st, cells, say), progress:
         task = progress.add_task("running", total=len(cells))
 
         def on_event(kind: str, cell: Any, row: Optional[dict]) -> None:

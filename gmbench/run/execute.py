@@ -21,6 +21,7 @@ from gmbench.methods import make_method
 from gmbench.problems import make_problem
 from gmbench.core.recorder import Inbox, Recorder
 from gmbench.config.suite import Cell
+from gmbench.run.signals import catch_interrupts, delivered
 
 
 #: a cell whose method got less than this share of its threads' CPU time is reported as contended
@@ -126,13 +127,21 @@ def _execute(cell: Cell) -> CellResult:
     status, error, stop = "done", None, "finished"
     limit = cell.budget.time_s + grace_s(cell.budget) if cell.budget.time_s is not None else None
     try:
-        with hard_deadline(clock, limit):
+        with catch_interrupts(), hard_deadline(clock, limit):  # a signal's KeyboardInterrupt is recorded as such
             try:
                 method.run(bb, inbox)
             except BudgetExhausted as exc:
                 stop = exc.reason
     except BudgetExhausted as exc:  # the alarm fired between the inner handler and the context exit
         stop = exc.reason
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt) and delivered():
+            raise  # Ctrl-C or SIGTERM: stop the suite (the cell is released and runs again next time)
+        status, stop = "failed", "error"  # raised by the method itself: its cell fails, the suite goes on
+        tb = traceback.extract_tb(exc.__traceback__)
+        where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
+        what = f"SystemExit({exc.code!r})" if isinstance(exc, SystemExit) else type(exc).__name__
+        error = f"{what} raised inside the method{where} (a method must not exit or interrupt the process)"
     except Exception as exc:  # a failing method is a result, not a crash of the suite
         status, stop = "failed", "error"
         tb = traceback.extract_tb(exc.__traceback__)
@@ -150,7 +159,8 @@ def _execute(cell: Cell) -> CellResult:
     harness_s = time.perf_counter() - t0
     if status == "done" and "final_energy" not in summary:
         status = "failed"
-        error = "no candidate reported" if not rec.rows else "no candidate with a finite energy (NaN energies)"
+        error = ("no candidate reported" if not rec.rows
+                 else "every reported candidate had a non-finite energy (NaN/inf)")
     overrun = max(0.0, wall - cell.budget.time_s) if cell.budget.time_s is not None else 0.0
     row = {
         "key": cell.key,

@@ -91,6 +91,16 @@ def _alive(pid: int, host: str) -> bool:
     return True
 
 
+def run_process_gone(manifest: str | None) -> bool:
+    """Whether the process that wrote a run record (its manifest's host and pid) is known to be gone."""
+    try:
+        m = json.loads(manifest) if manifest else {}
+        pid, host = int(m["pid"]), str(m["host"])
+    except (ValueError, TypeError, KeyError):
+        return False  # records from before pids were recorded: cannot tell
+    return host == socket.gethostname() and not _alive(pid, host)
+
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -225,6 +235,8 @@ class Store:
 
     # ---- runs -------------------------------------------------------------------------------------
     def begin_run(self, run_id: str, suite: str, manifest: dict[str, Any]) -> None:
+        # pid and host: a record left 'running' by a process that is gone is shown as ended (runs())
+        manifest = {**manifest, "pid": os.getpid(), "host": manifest.get("host") or socket.gethostname()}
         with self.transaction() as db:
             db.execute("INSERT INTO runs VALUES (?,?,?,?,?,?)", (run_id, suite, time.time(), None, "running", json.dumps(manifest)))
 
@@ -396,6 +408,12 @@ class Store:
             yield d
 
     def runs(self) -> list[dict[str, Any]]:
+        """Run records. One still marked 'running' whose process is gone (same host, pid not alive:
+        killed, or the machine restarted) reads as 'ended (process gone)' without an end time."""
         cur = self.db.execute("SELECT * FROM runs ORDER BY started")
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, r)) for r in cur]
+        rows = [dict(zip(names, r)) for r in cur]
+        for r in rows:
+            if r.get("status") == "running" and run_process_gone(r.get("manifest")):
+                r["status"] = "ended (process gone)"
+        return rows
