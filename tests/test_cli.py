@@ -79,6 +79,9 @@ def test_report_formats(smoke_store, fmt):
     assert res.exit_code == 0, res.output
     if fmt == "json":
         recs = json.loads(res.output)
+        refs = [r for r in recs if r.get("reference")]  # the harness's (box centre) and (uniform point) rows
+        assert {r["method"] for r in refs} == {"(box centre)", "(uniform point)"}
+        recs = [r for r in recs if not r.get("reference")]
         assert {r["method"] for r in recs} == {"random-search", "gd", "fire", "adam-sweep"}
         assert all(r["seeds_done"] == 2 for r in recs)
         assert all(r["final_dist"]["median"] >= 0 for r in recs)

@@ -337,3 +337,86 @@ def test_rotated_instance_0_in_a_list_is_the_published_function(tmp_path):
     cells = expand(load_suite(str(path)), "cpu")
     assert cells[0].problem_config == {"name": "sphere", "dim": 4, "bounds": [-100.0, 100.0]}
     assert cells[1].problem_config["rotate"] is True
+
+
+# ---- reference rows and the report -------------------------------------------------------------------
+
+def test_reference_values_for_sphere_instance_0_and_a_shifted_instance():
+    from gmbench.report.reference import CENTRE, UNIFORM, reference_values
+
+    v = reference_values(make_problem("sphere", dim=6))
+    assert v[CENTRE]["dist"] == 0 and v[CENTRE]["dist_nearest"] == 0 and v[CENTRE]["energy"] == 0
+    # uniform in [-100, 100]^6: E|x|^2 = 6 * 100^2 / 3, so the mean distance is close to (and below) 141.4
+    assert 125 < v[UNIFORM]["dist"] < 141.5 and v[UNIFORM]["dist"] == v[UNIFORM]["dist_nearest"]
+    p = make_problem("sphere", dim=6, instance=3, rotate=True)
+    v = reference_values(p)
+    xs = p.x_star()
+    assert v[CENTRE]["dist"] == pytest.approx(float(xs.norm()), rel=1e-12)
+    assert v[CENTRE]["dist_nearest"] == pytest.approx(float(xs.norm()), rel=1e-12)
+    assert v[CENTRE]["energy"] == pytest.approx(float((xs ** 2).sum()), rel=1e-9)  # sphere is rotation-invariant
+    # the same uniform points give the same numbers twice (fixed seed)
+    assert reference_values(p) == v
+
+
+def _run_instances_suite(tmp_path: Path) -> tuple[Path, str]:
+    suite = tmp_path / "inst.yaml"
+    suite.write_text("""
+name: inst
+device: cpu
+seeds: 1
+budget: {evals: 3000}
+problems:
+  - {name: sphere, dim: 4, instances: [1, 2], rotate: true}
+  - {name: sphere, dim: 4}
+  - {name: alpine1, dim: 3, instances: [1, 2], rotate: true}
+  - {name: schwefel, dim: 3, instances: [1, 2], rotate: true}
+methods:
+  - name: random-search
+    params: {batch_size: 500}
+""")
+    store = tmp_path / "s.sqlite"
+    res = CliRunner().invoke(app, ["run", "--suite", str(suite), "--store", str(store), "--quiet"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return store, "inst"
+
+
+def test_gmbench_run_with_instances_and_the_report_shows_them(tmp_path):
+    from gmbench.report.reference import CENTRE, NOTE, UNIFORM
+
+    store, suite = _run_instances_suite(tmp_path)
+    runner = CliRunner()
+    text = runner.invoke(app, ["report", "--store", str(store)], catch_exceptions=False).output
+    for head in ("sphere (D=4) on [-100, 100]^D instance 1 (rotated)", "sphere (D=4) on [-100, 100]^D instance 2 (rotated)",
+                 "alpine1 (D=3) on [-10, 10]^D instance 2 (rotated)", "schwefel (D=3) on [-500, 500]^D instance 1 (rotated)"):
+        assert head in text, head
+    assert "sphere (D=4) on [-100, 100]^D — suite" in text  # the published function keeps its header
+    assert text.count(CENTRE) >= 7 and text.count(UNIFORM) >= 7 and NOTE.split(":")[0] in text
+    md = runner.invoke(app, ["report", "--store", str(store), "--format", "markdown"], catch_exceptions=False).output
+    assert f"| {CENTRE}" in md and f"| {UNIFORM}" in md and "instance 1 (rotated)" in md
+    tex = runner.invoke(app, ["report", "--store", str(store), "--format", "latex"], catch_exceptions=False).output
+    assert CENTRE in tex and "instance 1 (rotated)" in tex
+    js = json.loads(runner.invoke(app, ["report", "--store", str(store), "--format", "json"], catch_exceptions=False).output)
+    refs = [r for r in js if r.get("reference")]
+    assert len(refs) == 2 * 7 and all(r["seeds_total"] == 0 for r in refs)
+    methods = [r for r in js if not r.get("reference")]
+    assert len(methods) == 7
+    # the reference rows are right: centre of the published sphere is its minimizer; a shifted one's is |x*_k| away
+    by = {(r["problem"], r["method"]): r for r in js}
+    plain = by[("sphere (D=4) on [-100, 100]^D", CENTRE)]
+    assert plain["final_dist_nearest"]["median"] == 0 and plain["final_energy"]["median"] == 0
+    xs = make_problem("sphere", dim=4, instance=1, rotate=True).x_star()
+    moved = by[("sphere (D=4) on [-100, 100]^D instance 1 (rotated)", CENTRE)]
+    assert moved["final_dist"]["median"] == pytest.approx(float(xs.norm()), rel=1e-12)
+    assert moved["final_dist_nearest"]["median"] == pytest.approx(float(xs.norm()), rel=1e-12)
+    csv = runner.invoke(app, ["report", "--store", str(store), "--format", "csv"], catch_exceptions=False).output
+    import io
+
+    import pandas as pd
+
+    df = pd.read_csv(io.StringIO(csv))
+    assert int((df["reference"] == True).sum()) == 14  # noqa: E712
+    # gmbench show names the instance
+    key = next(c.key for c in expand(load_suite(str(tmp_path / "inst.yaml")), "cpu") if c.problem_config.get("instance") == 2)
+    shown = runner.invoke(app, ["show", key, "--store", str(store)], catch_exceptions=False).output
+    assert "instance 2 (rotated)" in shown

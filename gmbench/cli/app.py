@@ -449,6 +449,11 @@ def show(
         out.print(dumps({"cell": row, "trace": trace}, default=str, indent=2),
                   markup=False, highlight=False, soft_wrap=True)
         return
+    from gmbench.problems.functions.spec import instance_label
+
+    pcfg = json.loads(row["problem_config"]) if isinstance(row.get("problem_config"), str) else {}
+    out.print(f"{'problem':>18}: {row.get('problem')} (D={row.get('dim')}){instance_label(pcfg)}",
+              markup=False, highlight=False)
     for k in ("key", "suite", "problem_config", "method_config", "seed", "budget", "device", "dtype", "status",
               "error", "stop_reason", "final_energy", "final_dist", "final_dist_nearest", "min_dist",
               "avg_err_per_dim", "n_energy", "n_grad", "wall_s", "harness_s", "overrun_s"):

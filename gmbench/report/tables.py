@@ -18,7 +18,9 @@ from gmbench.core.errors import GmbenchError
 from gmbench.core.registry import Registry
 from gmbench.problems import PROBLEMS
 from gmbench.problems.base import REPORT_LAYOUTS, Problem
+from gmbench.problems.functions.spec import instance_label
 from gmbench.report.fmt import stats_cell
+from gmbench.report.reference import NOTE as REFERENCE_NOTE, SECRET_NOTE, secret_instances, with_reference_rows
 from gmbench.store.sqlite import Store
 
 FORMATS = ("table", "markdown", "latex", "csv", "json")
@@ -111,7 +113,8 @@ def _problem_key(row: pd.Series) -> str:
             bounds = f" on [{c['bounds'][0]:g}, {c['bounds'][1]:g}]^D"
     dim = row.get("slot_dim")
     dim_s = f" (D={int(dim)})" if dim is not None and not (isinstance(dim, float) and math.isnan(dim)) else ""
-    return f"{row['slot_problem']}{dim_s}{bounds}"
+    inst = instance_label(json.loads(cfg)) if isinstance(cfg, str) else ""  # "" for the published function
+    return f"{row['slot_problem']}{dim_s}{bounds}{inst}"
 
 
 def _stats(vals: np.ndarray) -> dict[str, float] | None:
@@ -213,6 +216,9 @@ def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: s
             if col == "final_dist_nearest" and not r["nearest_exact"] and r[col] is not None:
                 s = "≤ " + s
             cells.append(s)
+        if r.get("reference"):  # computed by the harness (gmbench.report.reference), not by a method
+            rows.append([r["method"], *cells, "—"])
+            continue
         rows.append([r["method"] + _mark(r), *cells, _seeds_cell(r)])
     headers = ["Method", *[t for t, _ in METRICS], "Seeds"]
     body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
@@ -313,8 +319,13 @@ def report(store: Store, suite: str | None, fmt: str) -> str:
         frame = store.cells_frame(s)
         recs = aggregate(frame)
         _mark_stale(recs, frame, fmt)
+        recs = with_reference_rows(recs, lambda cfg: layout(cfg) == "functions")
         records += recs
     text = render(records, fmt)
+    for note, shown in ((REFERENCE_NOTE, any(r.get("reference") for r in records)),
+                        (SECRET_NOTE, secret_instances(records))):
+        if shown and fmt in ("table", "markdown", "latex"):
+            text += "\n\n" + (f"% {note}" if fmt == "latex" else note)
     n_stale = sum(r.get("stale", 0) for r in records)
     if n_stale and fmt in ("table", "markdown", "latex"):
         from gmbench.core.env import code_fingerprint
