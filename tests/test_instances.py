@@ -151,6 +151,22 @@ def test_float32_and_float64_paths_evaluate_the_same_transformation():
     assert torch.equal(a.x_star(), b.x_star()) and torch.equal(a._tf.blocks, b._tf.blocks)
 
 
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_evaluates_the_same_instance():
+    for name, dim in (("rastrigin", 95), ("alpine1", 10), ("sphere", 3)):
+        p = make_problem(name, dim=dim, instance=2, rotate=True)
+        g = torch.Generator().manual_seed(0)
+        x = p.lower + (p.upper - p.lower) * torch.rand(64, dim, generator=g, dtype=torch.float64)
+        f = p.energy_fn()
+        e_cpu, e_gpu = f(x), f(x.cuda()).cpu()
+        assert torch.allclose(e_gpu, e_cpu, rtol=1e-12, atol=1e-9)
+        assert torch.allclose(f(x.float().cuda()).cpu().double(), e_cpu, rtol=1e-4, atol=1e-3)
+        near_cpu, _ = p.nearest_minimizer(x)
+        near_gpu, _ = p.nearest_minimizer(x.cuda())
+        assert torch.allclose(near_gpu.cpu(), near_cpu, atol=1e-9)
+
+
 def test_rotation_is_block_diagonal_orthogonal_and_the_gradient_follows_the_chain_rule():
     dim = 95  # blocks 40, 40, 15
     p = make_problem("rosenbrock", dim=dim, instance=4, rotate=True)
@@ -273,6 +289,14 @@ def test_the_blackbox_of_an_instance_does_not_hold_the_problem():
     assert not any(isinstance(o, (Problem, InstanceTransform)) for o in objs)
     for attr in ("problem", "x_star", "shift", "rotation", "_tf", "instance"):
         assert not hasattr(bb, attr)
+    # the same tensor walk as tests/test_core.py (after an evaluation has filled the dtype cache): the
+    # energy keeps its shift permuted and in block layout. This is the project's guarantee for cooperative
+    # methods only: f_k itself determines x*_k, and a hostile method can read the closure's cells.
+    bb.energy(torch.zeros(2, 10, dtype=torch.float64))
+    xs = p.x_star()
+    for o in reachable(bb):
+        if isinstance(o, torch.Tensor) and o.shape == xs.shape and o is not bb.lower and o is not bb.upper:
+            assert not torch.equal(o.to(xs), xs)
 
 
 def _write_suite(path: Path, extra: str = "") -> Path:
