@@ -14,17 +14,14 @@ import torch
 from torch import Tensor
 
 from gmbench.bench.timing import time_pair
+from gmbench.core.autodiff import energy_and_grad
 
 
 def autograd_energy_and_grad(f: Callable[[Tensor], Tensor]) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
     """The plain path: what the BlackBox does without a fused kernel."""
 
     def eg(x: Tensor) -> tuple[Tensor, Tensor]:
-        with torch.enable_grad():
-            xr = x.detach().requires_grad_(True)
-            e = f(xr)
-            (g,) = torch.autograd.grad(e.sum(), xr)
-        return e.detach(), g
+        return energy_and_grad(f, x)
 
     return eg
 

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from gmbench.core.autodiff import energy_and_grad
 from gmbench.core.blackbox import BlackBox
 from gmbench.models.plnet import PLNet
 from gmbench.methods.base import IterationPlot, Method, Report, Series, register_method
@@ -201,9 +202,7 @@ class ActionFunctional(_PLNetTrainer):
         spread = math.inf
         with m.net.cached():
             for _ in range(self.max_traj_steps):
-                zr = z.detach().requires_grad_(True)
-                with torch.enable_grad():
-                    (g,) = torch.autograd.grad(m.forward_net(zr).sum(), zr)
+                _, g = energy_and_grad(m.forward_net, z)
                 z = (z - step * g).detach()
                 points.append(z)
                 spread = float(torch.pdist(m.from_net(z)).max()) if z.shape[0] > 1 else 0.0

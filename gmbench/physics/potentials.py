@@ -29,6 +29,7 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
+from gmbench.core.autodiff import energy_and_grad
 from gmbench.physics.neighbors import VerletList, cell_list_possible, dense_pairs, padded_neighbors, pair_list
 from gmbench.physics.space import Free, Periodic
 
@@ -531,8 +532,5 @@ def csh_energy(box: float = CSH_PARAMS["box"], n_atoms: int | None = CSH_PARAMS[
 
 def energy_and_forces(energy_fn: Callable[[Tensor], Tensor], r: Tensor) -> tuple[Tensor, Tensor]:
     """Energies ``(...)`` and forces ``-dE/dR`` (same shape as ``r``), by autograd."""
-    with torch.enable_grad():
-        x = r.detach().requires_grad_(True)
-        e = energy_fn(x)
-        (g,) = torch.autograd.grad(e.sum(), x)
-    return e.detach(), -g
+    e, g = energy_and_grad(energy_fn, r)
+    return e, -g
