@@ -47,6 +47,15 @@ class FunctionSpec:
 
 
 class FunctionProblem(Problem):
+    """One analytic function in ``dim`` dimensions on a box.
+
+    ``instance`` 0 (the default) is the function as published. ``instance`` k >= 1 is COCO's
+    instance k (:class:`InstanceTransform`): f_k(x) = f(R_k (x - s_k) + x*), whose designated
+    minimizer x*_k = s_k lies in the inner 80 % of the box, with the same f*; R_k is the identity
+    unless ``rotate``. ``secret`` enters the derivation (a suite's leaderboard secret); the problem
+    configuration records only its hash. Schwefel, unbounded below outside its native box, gets COCO's
+    boundary penalty on its instances (:meth:`_penalty_bound`)."""
+
     family = "function"
 
     def __init__(self, spec: FunctionSpec, dim: int, bounds: tuple[float, float] | None = None,
