@@ -283,7 +283,8 @@ def fixed_budget(data: RunData, kind: str = "dist", x: str = "evals", n_grid: in
     tr = data.trace[data.trace[col].notna()]
     rows = []
     ends = data.runs.set_index("key")["n_energy" if x == "evals" else "wall_s"]  # grid range
-    for problem, pr in data.runs.groupby("problem", sort=False):
+    runs = data.runs[data.runs["layout"] == "functions"] if kind == "dist" else data.runs  # atoms: RMSD, not a distance target
+    for problem, pr in runs.groupby("problem", sort=False):
         t = tr[tr["key"].isin(set(pr["key"]))]
         if t.empty:
             continue
