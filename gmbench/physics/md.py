@@ -52,7 +52,8 @@ def cache_dir() -> Path:
 
 
 def stridernet_data_dir() -> Path | None:
-    """The published StriderNET arrays: ``$GMBENCH_SHARED/data/stridernet`` or ``<repo>/../shared/...``."""
+    """The published StriderNET arrays (github.com/M3RG-IITD/StriderNET), if present: the folder
+    ``data/stridernet`` under ``$GMBENCH_SHARED``, or under ``shared/`` next to the repository."""
     env = os.environ.get("GMBENCH_SHARED")
     root = Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
     d = root / "data" / "stridernet"

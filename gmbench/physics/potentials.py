@@ -9,7 +9,7 @@ Elementwise pair functions (:func:`lennard_jones`, :func:`mie`) take squared dis
 square root appears and, since the pair lists never contain ``i = j``, no ``1/0`` reaches the
 backward pass. Periodicity is a separate, composable :mod:`.space`.
 
-Systems (parameters from ``atoms.md`` and ``stridernet.md``):
+Systems (parameters from the papers and the authors' inputs cited at each constant below):
 
 * :func:`lj_cluster_energy` - one-component LJ, open space, untruncated, eps = sigma = 1.
 * :func:`kob_andersen_energy` - KA 80:20 binary LJ, periodic (density 1.2), minimum image, cutoff
@@ -413,7 +413,7 @@ class StillingerWeber(BatchedEnergy):
 # the systems
 # ---------------------------------------------------------------------------------------------
 
-# Kob-Andersen (stridernet.md §1.1): species 0 = A, 1 = B
+# Kob-Andersen (Kob & Andersen, Phys. Rev. E 51, 4626 (1995); StriderNET App. B.1): species 0 = A, 1 = B
 KA_SIGMA = [[1.0, 0.8], [0.8, 0.88]]
 KA_EPSILON = [[1.0, 1.5], [1.5, 0.5]]
 KA_CUTOFF_FACTOR = 2.5  # r_c = 2.5 sigma_ab (LAMMPS lj/cut 2.5 with per-pair cutoffs)
@@ -421,17 +421,17 @@ KA_DENSITY = 1.2
 # the JAX training code's absolute cutoffs (for comparison only; they do not reproduce the paper)
 KA_JAX_CUTOFF = [[1.5, 1.25], [1.25, 2.0]]
 
-# action-functional binary cluster (atoms.md §3.1)
+# action-functional binary cluster (the seed paper's App. A.4: sigma = 1 for all pairs)
 BINARY_CLUSTER_SIGMA = [[1.0, 1.0], [1.0, 1.0]]
 BINARY_CLUSTER_EPSILON = [[1.0, 1.5], [1.5, 0.62]]
 
-# Stillinger-Weber Si (stridernet.md §1.2, LAMMPS Si.sw)
+# Stillinger-Weber Si (Stillinger & Weber, Phys. Rev. B 31, 5262 (1985); the parameters of LAMMPS Si.sw)
 SW_PARAMS = dict(epsilon=2.1683, sigma=2.0951, a=1.80, lam=21.0, gamma=1.20, cos0=-1.0 / 3.0,
                  A=7.049556277, B=0.6022245584, p=4.0, q=0.0)
 SI_LATTICE = 5.431  # Angstrom, diamond cubic
 SI_MASS = 28.06  # g/mol
 
-# C-S-H (stridernet.md §1.3)
+# C-S-H (StriderNET App. B.3 and the authors' LAMMPS pair_coeff: Mie 28-14, eps in kcal/mol, sigma in A)
 CSH_PARAMS = dict(epsilon=2660.77425533, sigma=50.0, n=28, m=14, r_cut=150.0, box=300.0, n_atoms=152)
 
 

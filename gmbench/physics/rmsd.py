@@ -1,15 +1,16 @@
-"""Structural distance between cluster configurations, and energy-based success (``atoms.md`` §4).
+"""Structural distance between cluster configurations, and energy-based success.
 
 RMSD(X, Y) = min over R in O(3), t, and permutations pi within each species of
 sqrt((1/N) sum_i |x_i - (R y_pi(i) + t)|^2), in sigma.
 
-Computed as ``atoms.md`` §4.2 prescribes: centre both at their unweighted centroids (optimal t);
+Computed as usual for cluster comparison: centre both at their unweighted centroids (optimal t);
 from each of several initial orientations, alternate (a) the optimal assignment per species block for
 the current rotation (``scipy.optimize.linear_sum_assignment`` on squared distances) and (b) the
-optimal rotation for that assignment (Kabsch), until the assignment stops changing; keep the smallest
-value. Reflections are allowed by default (the energy is invariant under improper rotations, so the
-mirror image of a minimum is a minimum): the Kabsch step then optimises over O(3). Species are
-never permuted across blocks.
+optimal rotation for that assignment (W. Kabsch, Acta Cryst. A32, 922 (1976); the assignment is the
+Hungarian method, Kuhn 1955), until the assignment stops changing; keep the smallest value.
+Reflections are allowed by default (the energy is invariant under improper rotations, so the mirror
+image of a minimum is a minimum): the Kabsch step then optimises over O(3). Species are never
+permuted across blocks.
 
 Starts (recorded by :data:`RMSD_STARTS`): the given atom order first; then candidate rotations - the
 identity (and inversion), the 8 principal-axes sign frames (4 proper ones without reflections),
@@ -20,7 +21,7 @@ allowed) - are scored by a cheap nearest-neighbour proxy and the best ``n_refine
 convergence. The result is an upper bound on the true RMSD, exact when the
 structures match. ``sqrt(N) * RMSD`` is the Euclidean norm of the 3N-vector difference.
 
-Periodic systems get no RMSD (``atoms.md`` §4.4): the papers report energies only.
+Periodic systems get no RMSD: the papers report energies only (StriderNET, Bihani et al. 2023, Table 1).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.transform import Rotation
 
-SUCCESS_TOL = 1e-4  # eps: success when E - E_ref < SUCCESS_TOL (atoms.md §2, §4.3)
+SUCCESS_TOL = 1e-4  # eps: success when E - E_ref < SUCCESS_TOL (the CCD energies carry 6 decimals)
 N_RANDOM_STARTS = 16
 N_REFINE = 8
 RMSD_STARTS = (

@@ -2,7 +2,8 @@
 
 An energy function never handles periodicity itself; it asks its space for displacements. ``Free`` is
 open space (clusters); ``Periodic(L)`` is a cubic box of side ``L`` with the minimum-image convention
-(one image per pair, the convention that reproduces StriderNET's numbers, ``stridernet.md`` §1.1).
+(one image per pair, the convention of StriderNET's code that reproduces its reported energies; Bihani
+et al., ICML 2023).
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ LJ_CLUSTER_PROPERTIES = Properties(
 @dataclass(frozen=True)
 class LJClusterParams:
     n: int | None = field(default=None, metadata={"help": N_HELP + "; fixed for lj13 ... lj150"})
-    start_density: float = field(default=DEFAULT_START_DENSITY, metadata={"help": "atoms per sigma^3 of the start ball"})
+    start_density: float = field(default=DEFAULT_START_DENSITY,
+                                 metadata={"help": "atoms per sigma^3 of the start ball"})
 
 
 def _lj38_funnel(e: float) -> dict[str, float]:

@@ -1,7 +1,9 @@
 """Reference LJ cluster minima: the Cambridge Cluster Database energies and self-built structures.
 
-``CCD_ENERGIES`` is the table of ``atoms.md`` §2 (putative global minima of the untruncated LJ
-cluster, eps = sigma = 1), versioned as ``CCD_TABLE_VERSION``; record the version with every result.
+``CCD_ENERGIES`` are the putative global minima of the untruncated LJ cluster (eps = sigma = 1) from
+the Cambridge Cluster Database (Wales & Doye, J. Phys. Chem. A 101, 5111 (1997); Doye's tables,
+https://doye.chem.ox.ac.uk/jon/structures/LJ/tables.150.html; LJ98: Leary & Doye, Phys. Rev. E 60,
+R6320 (1999)), versioned as ``CCD_TABLE_VERSION``; the version is recorded with every result.
 
 No CCD coordinates ship with gmbench. :func:`reference_structure` builds the known global minima
 geometrically and relaxes them in float64 with L-BFGS to max |grad| < 1e-9:
@@ -25,6 +27,7 @@ from torch import Tensor
 from gmbench.physics.potentials import lj_cluster_energy
 from gmbench.optim.relax import lbfgs_relax
 
+# recorded in every LJ problem's configuration (so in cell keys): the text stays verbatim
 CCD_TABLE_VERSION = "ccd-lj-2025.1 (atoms.md §2: N = 13, 19, 26, 38, 55, 75, 98, 100, 147, 150)"
 
 CCD_ENERGIES: dict[int, float] = {
@@ -51,7 +54,9 @@ CCD_STRUCTURE_LABELS: dict[int, str] = {
     147: "Mackay icosahedron (Ih)",
 }
 
-LJ38_ICOSAHEDRAL = -173.252378  # the lowest icosahedral competitor of LJ38 (atoms.md §2)
+# the lowest icosahedral minimum of LJ38, the bottom of its second funnel (Doye, Wales & Miller,
+# J. Chem. Phys. 109, 8143 (1998))
+LJ38_ICOSAHEDRAL = -173.252378
 
 # second Mackay shell of 309 is not in the table but is the 4-shell Mackay icosahedron
 MACKAY_SIZES = {1: 13, 2: 55, 3: 147, 4: 309}

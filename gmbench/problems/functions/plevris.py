@@ -1,13 +1,14 @@
 """The Plevris & Solorzano collection of 30 functions, plus the action-functional paper's Schaffer F7.
 
 V. Plevris and G. Solorzano, "A Collection of 30 Multidimensional Functions for Global Optimization
-Benchmarking", *Data* 7(4), 46 (2022). Implemented from the mathematics of the reference specification
-(``shared/reference/plevris30.md``), not from the authors' GPL code. No shifts, rotations or biases:
-f* = 0 for every function. Bounds are the collection's own (``functions.txt``), not the literature's.
+Benchmarking", *Data* 7(4), 46 (2022), Table 1 and its function definitions. Implemented from the
+paper's mathematics, not from the authors' GPL code. No shifts, rotations or biases: f* = 0 for every
+function (instances with shifts and rotations are built by the problem, see ``spec.py``). Bounds are the
+collection's own (the authors' ``functions.txt``), not the literature's.
 
 Every function maps ``(..., D) -> (...)``, reduces over the last axis, and works in float32 and float64
 on any device. Index weights and exponents are 1-based. Reproduces the authors' own 2-D surface data
-(``grids_2d_fullbox.npz``) to ~1e-11 absolute.
+(the 2-D grids published with the collection) to ~1e-11 absolute.
 
 Numerical choices (all mathematically identical to the collection's formulas):
 
@@ -17,7 +18,7 @@ Numerical choices (all mathematically identical to the collection's formulas):
   naive form gives ~7e-4 per gradient component at 0 in float64, and a wrong f(0) in float32), and the
   terms are non-negative (no cancellation against ``n (2 - 2^-20)``). At generic points the
   high-frequency terms carry the same rounding as the naive form (~1e-11 absolute in float64, far worse
-  in float32, spec §6.3); on the integer lattice away from 0, f ~ 1e-14 rather than exactly 0.
+  in float32); on the integer lattice away from 0, f ~ 1e-14 rather than exactly 0.
 * **Rastrigin (F10)** uses ``x^2 + 20 sin^2(pi x)`` per coordinate and **Ackley (F08)** uses
   ``20 (1 - exp(.)) + (e - exp(.))``: no cancellation against ``10 n`` or ``20 + e``, so the value at and
   near x* is accurate (exactly 0 at x*). **Schwefel (F21)** subtracts its constant per coordinate, which
@@ -27,7 +28,7 @@ Numerical choices (all mathematically identical to the collection's formulas):
   It materialises a (..., D, D) tensor: the function is O(D^2) per point, and D <= 143 (float64 overflow
   of 143^143 is the limit), so this is bounded.
 * Overflow is not hidden: F03 (|x|^(n+1)), F17 and F25 (prod |x_i|) return inf at large n over much of
-  the box (spec §6.2). No log-space variants.
+  the box. No log-space variants.
 
 Autodiff and subgradients. Every square root / fractional power / ``|.|^p`` whose argument can be 0 is
 guarded with the "double where" pattern: the root is taken of a safe substitute (1) where the argument is
@@ -406,7 +407,8 @@ def _perm_x_star(dim: int) -> Tensor:
     return torch.arange(1, dim + 1, dtype=torch.float64)
 
 
-# zeros of F17 for n = 3 (spec §4), refined to full double precision by Newton's method
+# zeros of F17 for n = 3 (x* = (1, 2, 3) and three others; Perm is not unique), refined to full double
+# precision by Newton's method
 _PERM3_ZEROS = (
     (1.0, 2.0, 3.0),
     (1.6857975667505813409, 1.1348976469012142811, 3.0451556496408086891),
@@ -560,7 +562,7 @@ NAMES: dict[str, str | None] = {
     "schaffer-f7-paper": None,
 }
 
-#: the action-functional paper's 14 names (spec §10) -> registry name
+#: the action-functional paper's 14 function names (its Plevris & Solorzano selection) -> registry name
 PAPER_NAMES: dict[str, str] = {
     "drop-wave": "drop-wave", "alpine 1": "alpine1", "ackley": "ackley", "griewank": "griewank",
     "rastrigin": "rastrigin", "happycat": "happycat", "hgbat": "hgbat", "rosenbrock": "rosenbrock",
