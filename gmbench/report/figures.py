@@ -282,8 +282,8 @@ def plot_analysis(store: Store, suite: str, out_dir: Path, kind: str, fmt: str =
                 continue
             n_t = sel["target"].nunique()
             lo, hi = sel["target"].min(), sel["target"].max()
-            what = (f"distance <= tau*sqrt(D), tau in [{hi:g} .. {lo:g}] ({n_t} targets)" if ladder == "dist"
-                    else f"gap f - f* <= [{hi:g} .. {lo:g}] ({n_t} targets"
+            what = (f"distance <= tau*sqrt(D), tau in [{hi:.3g} .. {lo:.3g}] ({n_t} targets)" if ladder == "dist"
+                    else f"gap f - f* <= [{hi:.3g} .. {lo:.3g}] ({n_t} targets"
                     + (", relative to the best stored energy where f* is unknown)" if sel["relative"].any() else ")"))
             title = (f"Runtime ECDF, suite {suite}: {sel['problem'].nunique()} of {n_prob} problem(s), "
                      f"{sel['key'].nunique()} runs; {what}")
