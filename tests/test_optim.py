@@ -171,3 +171,25 @@ def test_a_tiny_evaluation_budget_still_leaves_a_candidate(name):
     best_start = float(problem.energy_fn()(starts).min())
     assert min(float(problem.energy_fn()(c.x[None])[0]) for c in inbox.candidates) <= best_start + 1e-9
     assert math.isfinite(best_start)
+
+
+def test_the_stridernet_study_imports_no_method_and_core_reexports_it():
+    """methods/stridernet.py imports the study at module level; the study must not import the methods
+    package back (that was an import circle). ``studies.stridernet.core`` keeps the old names."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gmbench.studies.stridernet as sn; "
+            "assert not [m for m in sys.modules if m.startswith('gmbench.methods')], 'study imports methods'; "
+            "from gmbench.studies.stridernet import core; assert core.train is sn.train and core.baselines is sn.baselines")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    from gmbench.methods import METHODS
+    from gmbench.optim.presets import STRIDERNET_BASELINES
+    from gmbench.studies.stridernet import BASELINE_PARAMS
+
+    for system, preset in (("ka-lj", "stridernet-lj"), ("sw-silicon", "stridernet-sw"), ("csh", "stridernet-csh")):
+        row = STRIDERNET_BASELINES[system]
+        assert BASELINE_PARAMS[system] == (METHODS.get("gd").PRESETS[preset]["lr"],
+                                           METHODS.get("adam").PRESETS[preset]["lr"],
+                                           METHODS.get("fire").PRESETS[preset]["dt_start"], row.steps)
+        assert METHODS.get("fire").PRESETS[preset]["dt_max"] == 4 * row.fire_dt
