@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -39,11 +40,6 @@ from gmbench.core.errors import GmbenchError
 from gmbench.report.targets import DEFAULT, TargetSpec, dist_threshold
 
 OOB_TOL = 1e-9  # the Recorder's tolerance for "inside the bounds" (relative to max |bound|, at least 1)
-
-RUN_COLUMNS = ["key", "suite", "problem", "name", "dim", "instance", "method", "method_name", "seed", "layout",
-               "n_energy", "wall_s", "final_energy", "final_gap", "final_dist", "final_dist_nearest", "f_star",
-               "best_known", "relative"]
-
 
 @dataclass
 class RunData:
@@ -302,12 +298,9 @@ def fixed_budget(data: RunData, kind: str = "dist", x: str = "evals", n_grid: in
                 i = np.searchsorted(rt[xcol].to_numpy(float), grid, side="right") - 1
                 vals[j] = np.where(i >= 0, rt[col].to_numpy(float)[np.maximum(i, 0)], np.nan)
             n = np.sum(~np.isnan(vals), axis=0)
-            with np.errstate(all="ignore"):
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    q = np.nanpercentile(vals, [25, 50, 75], axis=0)
+            with warnings.catch_warnings():  # grid points before any run's first report: all-NaN columns
+                warnings.simplefilter("ignore", RuntimeWarning)
+                q = np.nanpercentile(vals, [25, 50, 75], axis=0)
             rows.append(pd.DataFrame({"problem": problem, "method": method, "x": grid, "q25": q[0], "median": q[1],
                                       "q75": q[2], "n": n, "kind": kind, "axis": x,
                                       "relative": bool(pr["relative"].any()) and kind == "gap"}))

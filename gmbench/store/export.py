@@ -78,8 +78,8 @@ def runs_frame(store: Any, suite: str | None = None) -> pd.DataFrame:
     params = pd.DataFrame([{f"param.{k}": (json.dumps(v) if isinstance(v, (list, dict)) else v)
                             for k, v in (m.get("params") or {}).items()} for m in mconf], index=df.index)
     man = {r["run_id"]: json.loads(r["manifest"]) if r.get("manifest") else {} for r in store.runs()}
-    for col, key in (("torch", "torch"), ("device_name", "device_name"), ("host", "host"), ("git_commit", "git_commit"),
-                     ("python", "python")):
+    for col, key in (("gmbench", "gmbench"), ("code", "code"), ("git_commit", "git_commit"), ("python", "python"),
+                     ("torch", "torch"), ("device_name", "device_name"), ("cpu", "cpu"), ("host", "host")):
         df[f"manifest.{col}"] = [_manifest_get(man.get(r), key) for r in df["run_id"]]
     return pd.concat([df, params], axis=1)
 
