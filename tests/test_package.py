@@ -134,3 +134,20 @@ def test_plugins_from_an_entry_point_and_from_a_suite(tmp_path):
     (suite_dir / "s.yaml").write_text((suite_dir / "s.yaml").read_text().replace("mine.py", "missing.py"))
     with pytest.raises(GmbenchError, match=r"s\.yaml, line 5: plugin file not found: .*missing\.py"):
         load_suite(str(suite_dir / "s.yaml"))
+
+
+def test_suite_resources_for_ray(tmp_path):
+    """``resources:`` in a suite: what each cell asks Ray for (checked, never in a cell key)."""
+    base = "name: r\ndevice: cpu\nbudget: {evals: 50}\nproblems: [{name: sphere, dim: 2}]\nmethods: [random-search]\n"
+    (tmp_path / "a.yaml").write_text(base)
+    (tmp_path / "b.yaml").write_text(base + "resources: {num_cpus: 2, num_gpus: 0.5, memory: 1000000000}\n")
+    a, b = load_suite(str(tmp_path / "a.yaml")), load_suite(str(tmp_path / "b.yaml"))
+    assert a.resources == {} and b.resources == {"num_cpus": 2, "num_gpus": 0.5, "memory": 10**9}
+    from gmbench.config.suite import expand
+
+    assert [c.key for c in expand(a, "cpu")] == [c.key for c in expand(b, "cpu")]
+    for bad, msg in (("{num_cpus: 0}", "resources.num_cpus must be a positive number"),
+                     ("{num_gpu: 1}", "did you mean 'num_gpus'"), ("{num_gpus: -1}", "non-negative")):
+        (tmp_path / "c.yaml").write_text(base + f"resources: {bad}\n")
+        with pytest.raises(GmbenchError, match=msg):
+            load_suite(str(tmp_path / "c.yaml"))
