@@ -472,6 +472,11 @@ def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[
 
 
 def cell_key(cell: Cell) -> str:
+    """The cell's identity in the store: a hash of what it computes (problem configuration, method and
+    resolved parameters, seed, budget, dtype, device type, and the package version, which stays 0.1.0
+    so that stored keys stay valid). The code that computed a cell is *not* in the key: it is tracked by
+    its fingerprint (gmbench.core.env.code_fingerprint, stored with every cell and run), which the
+    report marks and ``gmbench run --rerun-stale`` acts on."""
     payload = {
         "problem": cell.problem_config,
         "method": {"name": cell.method_config["name"], "params": cell.method_config["params"]},
