@@ -34,7 +34,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from gmbench.core.autodiff import energy_and_grad
+from gmbench.core.autodiff import energy_and_grad as autodiff_energy_and_grad
 from gmbench.core.errors import GmbenchError
 from gmbench.physics import md
 from gmbench.physics.potentials import BatchedEnergy
@@ -204,7 +204,7 @@ class AtomsProblem(Problem):
             r = x.reshape(*x.shape[:-1], n, 3)
             out = fn(r)
             if out is None:  # no analytic derivative for this pair function: autograd
-                e, g = energy_and_grad(energy, r)
+                e, g = autodiff_energy_and_grad(energy, r)
                 return e, g.reshape(x.shape)
             return out[0], -out[1].reshape(x.shape)
 
