@@ -193,3 +193,17 @@ def test_the_stridernet_study_imports_no_method_and_core_reexports_it():
                                            METHODS.get("adam").PRESETS[preset]["lr"],
                                            METHODS.get("fire").PRESETS[preset]["dt_start"], row.steps)
         assert METHODS.get("fire").PRESETS[preset]["dt_max"] == 4 * row.fire_dt
+
+
+def test_atomistic_energy_and_grad_falls_back_to_the_autodiff_helper(monkeypatch):
+    """Without an analytic pair derivative the problem's fused path uses core.autodiff: same numbers."""
+    import gmbench.physics.potentials as potentials
+
+    problem = make_problem("lj13")
+    problem.prepare()
+    eg = problem.energy_and_grad_fn()
+    x = problem.start_sampler()(3, torch.Generator().manual_seed(0)).to(torch.float64)
+    e1, g1 = eg(x)
+    monkeypatch.setattr(potentials, "PAIR_DR2", {})
+    e2, g2 = eg(x)
+    assert g2.shape == x.shape and torch.allclose(e1, e2) and torch.allclose(g1, g2, atol=1e-9)
