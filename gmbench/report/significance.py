@@ -8,7 +8,9 @@ reference) or its energy (systems without a known minimum), lower being better:
 * pairwise two-sided Wilcoxon signed-rank tests (Wilcoxon 1945; ``scipy.stats.wilcoxon``) over the
   paired runs, with Holm's step-down correction over the pairs of the problem (Holm 1979); a test is
   made only with at least :data:`MIN_PAIRS` pairs, otherwise the pair reads "not enough runs (n < 5)"
-  and carries no p-value (with n < 5 even a perfect ranking cannot give p < 0.05 two-sided: 2/2^n ≥ 1/16);
+  and carries no p-value. (The exact two-sided p of n pairs that all agree is 2/2^n: 0.0625 for n = 5, so
+  six pairs are the fewest that can reach p < 0.05, before the Holm correction; with m pairs of methods
+  the smallest Holm-adjusted p is m·2/2^n.)
 * a win-rate matrix: the fraction of paired runs where the row method ends lower than the column
   method (ties count one half);
 * mean ranks over the (instance, seed) pairs that every method ran (rank 1 = lowest; ties averaged),
