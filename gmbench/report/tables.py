@@ -346,6 +346,8 @@ def _mark_stale(records: list[dict[str, Any]], frame: pd.DataFrame, fmt: str) ->
     before fingerprints were recorded carry none and are not counted."""
     from gmbench.core.env import code_fingerprint
 
+    for r in records:
+        r["stale"] = 0
     if frame.empty or "code" not in frame.columns:
         return
     here = code_fingerprint()
