@@ -101,3 +101,15 @@ def test_a_stored_cell_is_never_claimed(store):
     assert store.save_cell({"key": "k", "status": "done", "code": "other"}, [], replace_stale=True)
     assert store.db.execute("SELECT code FROM cells WHERE key='k'").fetchone()[0] == "other"
     assert not store.save_cell({"key": "k", "status": "done", "code": "third"}, [])  # no replace: kept
+
+
+def test_a_store_on_a_network_filesystem_is_recognised(tmp_path):
+    from gmbench.store.sqlite import network_filesystem
+
+    table = (f"/dev/sda1 / ext4 rw 0 0\nserver:/export {tmp_path} nfs4 rw 0 0\n"
+             f"server:/scratch {tmp_path}/scratch\\040dir lustre rw 0 0\n")
+    assert network_filesystem(tmp_path / "s.sqlite", table) == "nfs4"
+    (tmp_path / "scratch dir").mkdir()  # a path that does not exist yet is judged by its nearest existing parent
+    assert network_filesystem(tmp_path / "scratch dir" / "x" / "s.sqlite", table) == "lustre"
+    assert network_filesystem("/s.sqlite", table) is None
+    assert network_filesystem(tmp_path / "s.sqlite", "/dev/sda1 / ext4 rw 0 0\n") is None

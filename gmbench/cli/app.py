@@ -170,6 +170,13 @@ def run(
         raise GmbenchError("the filters leave no cell to run")
     if executor not in EXECUTORS:
         raise GmbenchError(f"unknown --executor {executor!r} (use {' or '.join(EXECUTORS)})")
+    from gmbench.store.sqlite import network_filesystem
+
+    remote_fs = network_filesystem(store)
+    if remote_fs:
+        console.print(f"warning: store {store} is on a network filesystem ({remote_fs}); SQLite's locking is not "
+                      "reliable there: give each node a local store (--shard i/n) and combine them with gmbench merge",
+                      markup=False, highlight=False, soft_wrap=True)
     if address is not None and executor != "ray":
         raise GmbenchError("--address is for --executor ray")
     if shard is not None:

@@ -77,6 +77,32 @@ CELL_COLUMNS = [
 ]
 
 
+# Filesystems whose locks SQLite cannot rely on (https://www.sqlite.org/faq.html#q5, "SQLite over a
+# network"; WAL mode needs shared memory on one host, https://www.sqlite.org/wal.html): a store there
+# risks corruption when several processes write it.
+NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "lustre", "gpfs", "beegfs", "ceph", "glusterfs",
+                       "fuse.glusterfs", "fuse.sshfs", "fuse.ceph", "afs", "9p", "ocfs2", "panfs", "fuse.s3fs"}
+
+
+def network_filesystem(path: str | os.PathLike[str], mounts_table: str | None = None) -> str | None:
+    """The type of the network filesystem ``path`` (or its nearest existing parent) lives on, or None
+    (local, or not Linux): the longest mount point of /proc/mounts (or ``mounts_table``) containing it."""
+    p = Path(path).resolve()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    try:
+        text = mounts_table if mounts_table is not None else Path("/proc/mounts").read_text()
+    except OSError:
+        return None
+    mounts = [line.split()[1:3] for line in text.splitlines() if len(line.split()) > 2]
+    best, kind = "", None
+    for point, fstype in mounts:
+        point = point.replace("\\040", " ")
+        if (str(p) == point or str(p).startswith(point.rstrip("/") + "/")) and len(point) > len(best):
+            best, kind = point, fstype
+    return kind if kind in NETWORK_FILESYSTEMS else None
+
+
 def _alive(pid: int, host: str) -> bool:
     """Whether a claim's process may still run. Another host's process cannot be probed (its lease
     decides); on this host a missing pid is dead."""
