@@ -153,3 +153,13 @@ def test_merge_input_errors(shards, tmp_path):
     assert res.exit_code == 2 and "both the output and an input" in res.output
     res = cli("run", "--suite", "smoke", "--shard", "4/3")
     assert res.exit_code == 2 and "bad --shard" in res.output
+
+
+def test_ray_executor_without_ray_is_one_line(monkeypatch, tmp_path):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as if it were not installed
+    res = cli("run", "--suite", "smoke", "--executor", "ray", "--store", str(tmp_path / "s.sqlite"))
+    assert res.exit_code == 2 and "pip install 'gmbench[ray]'" in res.output
+    res = cli("run", "--suite", "smoke", "--executor", "dask", "--store", str(tmp_path / "s.sqlite"))
+    assert res.exit_code == 2 and "unknown --executor 'dask'" in res.output
