@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import textwrap
 from dataclasses import dataclass, field
 from typing import Literal
 
