@@ -326,7 +326,9 @@ class StillingerWeber(BatchedEnergy):
     phi3 = lambda eps (cos theta_jik - cos theta0)^2
            * exp(gamma sigma / (r_ij - a sigma)) exp(gamma sigma / (r_ik - a sigma)),
     all terms zero beyond r = a sigma. The three-body sum runs over a padded neighbour matrix
-    (atoms x max neighbours), vectorised over the pairs (j, k) of each atom's neighbours.
+    (atoms x max neighbours), vectorised over the pairs (j, k) of each atom's neighbours. In a periodic
+    box smaller than 2 a sigma the neighbours are every periodic image within the cut-off (the
+    minimum image alone would miss some), built densely for those small N (neighbour options unused).
     """
 
     def __init__(
@@ -362,6 +364,36 @@ class StillingerWeber(BatchedEnergy):
             return self._verlet.pairs(r)
         return pair_list(r.detach(), self.space, self.r_cut, self.neighbor)
 
+    def _needs_images(self) -> bool:
+        """True for a periodic box smaller than twice the cut-off (e.g. the 8-atom cell, L = 5.431 A <
+        2 a sigma = 7.54 A): there one atom can see several images of another, and of itself, within the
+        cut-off, so a single minimum image is not enough."""
+        box = getattr(self.space, "box", None)
+        return bool(getattr(self.space, "periodic", False)) and box is not None and box < 2.0 * self.r_cut
+
+    def _image_neighbors(self, r: Tensor) -> tuple[Tensor, Tensor]:
+        """Neighbour vectors over every periodic image inside the cut-off, for small boxes.
+
+        The minimum-image vector d0 (|d0_k| <= L/2) plus every lattice shift n L with
+        |n_k| L < r_c + L/2 (built once per call, independent of N); (atom, image) candidates are
+        masked by r < r_c, excluding an atom's own zero-shift copy, then compacted to the largest
+        neighbour count. Returns d (B N, M, 3), i -> (j, image), and the valid mask (B N, M)."""
+        Bt, N, _ = r.shape
+        L, rc = float(self.space.box), self.r_cut
+        nmax = math.ceil((rc + 0.5 * L) / L)
+        g = torch.arange(-nmax, nmax + 1, dtype=r.dtype, device=r.device)
+        shifts = torch.stack(torch.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3) * L  # (S, 3)
+        S = shifts.shape[0]
+        d0 = self.space.displacement(r[:, None, :, :], r[:, :, None, :])  # (B, N_i, N_j, 3), i -> j
+        d = (d0[:, :, :, None, :] + shifts).reshape(Bt * N, N * S, 3)
+        r2 = (d * d).sum(-1)
+        eye = torch.eye(N, dtype=torch.bool, device=r.device)[:, :, None] & (shifts == 0).all(-1)  # (N, N, S)
+        self_img = eye.reshape(1, N, N * S).expand(Bt, -1, -1).reshape(Bt * N, N * S)
+        valid = (r2.detach() < rc * rc) & ~self_img
+        M = max(int(valid.sum(-1).max()), 1)
+        order = torch.argsort(valid.to(torch.int8), dim=-1, descending=True, stable=True)[:, :M]
+        return d.gather(1, order[..., None].expand(-1, -1, 3)), valid.gather(1, order)
+
     def atom_energies(self, r: Tensor) -> Tensor:
         """Per-atom energies ``(..., N)``: each two-body term half to each atom, each three-body term
         to its central atom i (the vertex of theta_jik); they sum exactly to the energy."""
@@ -375,12 +407,15 @@ class StillingerWeber(BatchedEnergy):
         Bt, N, _ = r.shape
         eps, sig, a = P["epsilon"], P["sigma"], P["a"]
         rc = a * sig
-        pl = self._pairs(r)
-        src, dst = pl.directed()
-        nbr = padded_neighbors(src, dst, Bt * N)  # (BN, M)
-        valid = nbr >= 0
-        rf = r.reshape(Bt * N, 3)
-        d = self.space.displacement(rf[nbr.clamp(min=0)], rf[:, None, :])  # (BN, M, 3), i -> j
+        if self._needs_images():
+            d, valid = self._image_neighbors(r)
+        else:
+            pl = self._pairs(r)
+            src, dst = pl.directed()
+            nbr = padded_neighbors(src, dst, Bt * N)  # (BN, M)
+            valid = nbr >= 0
+            rf = r.reshape(Bt * N, 3)
+            d = self.space.displacement(rf[nbr.clamp(min=0)], rf[:, None, :])  # (BN, M, 3), i -> j
         r2 = (d * d).sum(-1)
         r2 = torch.where(valid, r2, torch.full_like(r2, 0.25 * rc * rc))
         rr = torch.sqrt(r2)
@@ -393,7 +428,7 @@ class StillingerWeber(BatchedEnergy):
         e2 = 0.5 * torch.where(inside, phi2, zero).sum(-1)
         # three-body over neighbour pairs (j, k), j < k
         g = torch.where(inside, torch.exp(P["gamma"] * sig / (rs - rc)), zero)  # (BN, M)
-        M = nbr.shape[1]
+        M = d.shape[1]
         if M >= 2:
             jj, kk = dense_pairs(M, r.device)
             u = d / rs[..., None]
