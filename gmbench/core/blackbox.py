@@ -31,6 +31,7 @@ class BlackBox:
     __slots__ = (
         "dim", "lower", "upper", "device", "dtype", "generator", "budget",
         "n_energy", "n_grad", "_energy", "_energy_and_grad", "_sampler", "_clock", "_deadline", "structure", "_atom_energy",
+        "_draw",
     )
 
     def __init__(
@@ -65,6 +66,7 @@ class BlackBox:
         self.n_grad = 0
         self._clock = clock
         self._deadline = budget.time_s if budget.time_s is not None else math.inf
+        self._draw: Tensor | None = None  # reused buffer of uniform(n)'s raw U[0, 1) draws
 
     # ---- budget ---------------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -134,9 +136,18 @@ class BlackBox:
 
     # ---- sampling -------------------------------------------------------------------------------
     def uniform(self, n: int) -> Tensor:
-        """n points uniform in the bounds, from the seeded generator."""
-        u = torch.rand((n, self.dim), generator=self.generator, device=self.device, dtype=self.dtype)
-        return self.lower + (self.upper - self.lower) * u
+        """n points uniform in the bounds, from the seeded generator (a new tensor the caller owns).
+
+        The raw U[0, 1) draw goes into a buffer kept across calls (grown when n grows), which gives the
+        generator's same stream as a fresh ``torch.rand``; the affine map writes into one new tensor
+        (a product, then an in-place add: bit for bit ``lower + (upper - lower) * u``; ``addcmul``
+        would fuse it into an FMA and change the last bit)."""
+        n = int(n)
+        buf = self._draw
+        if buf is None or buf.shape[0] < n or buf.shape[1] != self.dim:
+            buf = self._draw = torch.empty((n, self.dim), device=self.device, dtype=self.dtype)
+        u = torch.rand((n, self.dim), generator=self.generator, out=buf[:n])
+        return torch.mul(u, self.upper - self.lower).add_(self.lower)
 
     def starts(self, n: int) -> Tensor:
         """n starting points from the problem's answer-free sampler (uniform for functions)."""
