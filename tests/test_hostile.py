@@ -56,7 +56,7 @@ methods:
 def make_store(path: Path, suite_text: str = SUITE) -> Path:
     """A store made through the current API (what `gmbench run` writes)."""
     from gmbench.config.suite import expand, load_suite
-    from gmbench.run.execute import run_cells
+    from gmbench.run.executors import run_cells
     from gmbench.store.sqlite import Store
 
     suite = path.parent / f"{path.stem}-suite.yaml"

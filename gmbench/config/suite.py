@@ -28,14 +28,6 @@ SUITES_DIRS = [d for d in ((_CHECKOUT / "suites") if (_CHECKOUT / "pyproject.tom
 SUITES_DIR = next((d for d in SUITES_DIRS if d.is_dir()), SUITES_DIRS[0])
 RESOURCE_KEYS = {"num_cpus", "num_gpus", "memory"}
 DTYPES = ("float32", "float64")
-
-#: torch intra-op threads per cell unless ``gmbench run --threads N`` says otherwise. One, because a
-#: cell's budget is wall-clock time and threads are part of it: with torch's default (one thread per
-#: core) on a machine where other jobs run, the threads oversubscribe the cores and spin-wait for each
-#: other, and random search did 125k-131k evaluations in 8 s where one thread did 8.7M-9.6M at the
-#: same load (70x). The thread count is recorded in every cell row and enters the cell key only when it
-#: differs from this default, so the keys of results stored before threads were recorded stay valid.
-DEFAULT_THREADS = 1
 MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGER (signed 64-bit)
 MAX_SEED_COUNT = 100_000  # one cell per seed: a larger count is a typo, not a benchmark
 
@@ -48,6 +40,14 @@ def check_seeds(seeds: list[int], what: str) -> list[int]:
     if bad:
         raise GmbenchError(f"{what}: seed {bad[0]} is outside 0..2^63-1 (seeds are non-negative integers)")
     return seeds
+
+#: torch intra-op threads per cell unless ``gmbench run --threads N`` says otherwise. One, because a
+#: cell's budget is wall-clock time and threads are part of it: with torch's default (one thread per
+#: core) on a machine where other jobs run, the threads oversubscribe the cores and spin-wait for each
+#: other, and random search did 125k-131k evaluations in 8 s where one thread did 8.7M-9.6M at the
+#: same load (70x). The thread count is recorded in every cell row and enters the cell key only when it
+#: differs from this default, so the keys of results stored before threads were recorded stay valid.
+DEFAULT_THREADS = 1
 
 
 class _Loader(yaml.SafeLoader):
@@ -133,7 +133,6 @@ class Cell:
         inst += "r" if inst and self.problem_config.get("rotate") else ""
         return (f"{self.problem_config.get('name', self.problem.name)}-{self.problem.dim}{inst} | {self.method.label}"
                 f" | seed {self.seed}")
-
 
 
 def find_suite(name_or_path: str) -> Path:
@@ -265,7 +264,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(data, dict):
         raise GmbenchError(f"{path}: a suite must be a YAML mapping")
     _check_keys(path, data, {"name", "description", "device", "dtype", "seeds", "budget", "problems", "methods",
-                             "secret", "resources", "plugins", "targets"}, "suite")
+                             "secret", "targets", "resources", "plugins"}, "suite")
     for req in ("budget", "problems", "methods"):
         if req not in data:
             raise _err(path, data, None, f"missing required key {req!r}")
@@ -313,6 +312,9 @@ def parse_suite(data: Any, path: Path) -> Suite:
         params = p.get("params") or {}
         if not isinstance(params, dict):
             raise _err(path, p, "params", "params must be a mapping")
+        clash = sorted(str(k) for k in params if k in ("dim", "bounds", "name"))
+        if clash:  # found by tests/test_fuzz.py: make_problem(dim=..., **{"dim": ...}) was a TypeError
+            raise _err(path, p, "params", f"{clash[0]} belongs beside name, not under params")
         pb = _budget(path, p, "budget", p["budget"]) if "budget" in p else None
         if memory_methods is None:
             memory_methods = _memory_methods(data.get("methods"))
@@ -354,7 +356,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     device = data.get("device", "auto")
     if not isinstance(device, str):
         raise _err(path, data, "device", "device must be a string (auto, cpu, cuda, cuda:N)")
-    from gmbench.report.targets import parse_targets
+    from gmbench.config.targets import parse_targets
 
     try:  # report-only settings: they never enter a cell key
         targets = parse_targets(data["targets"]) if "targets" in data else None

@@ -203,12 +203,3 @@ def _execute(cell: Cell) -> CellResult:
 
 def _f(v: float) -> float | None:
     return v if math.isfinite(v) else None
-
-
-def __getattr__(name: str) -> Any:
-    """``run_cells`` (the local executor) moved to :mod:`gmbench.run.executors`; importable here as before."""
-    if name == "run_cells":
-        from gmbench.run.executors import run_cells
-
-        return run_cells
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
