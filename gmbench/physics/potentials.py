@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 
 from gmbench.core.autodiff import energy_and_grad
+from gmbench.core.compile import compile_enabled, maybe_compile
 from gmbench.physics.neighbors import VerletList, cell_list_possible, dense_pairs, padded_neighbors, pair_list
 from gmbench.physics.space import Free, Periodic
 
@@ -142,24 +143,8 @@ def _dense_pair_forces(r: Tensor, i: Tensor, j: Tensor, sig2: Tensor, eps: Tenso
     return e, torch.zeros_like(r).index_add(1, i, fij).index_add(1, j, fij, alpha=-1.0)
 
 
-def compile_enabled() -> bool:
-    """``GMBENCH_COMPILE=1``: fuse hot kernels with torch.compile (first call per shape compiles, ~10 s
-    on a CPU; the eager path is the fallback and gives the same numbers to rounding)."""
-    import os
-
-    return os.environ.get("GMBENCH_COMPILE", "") not in ("", "0")
-
-
-_COMPILED: dict = {}
-
-
 def _compiled(fn: Callable) -> Callable:
-    if fn not in _COMPILED:
-        try:
-            _COMPILED[fn] = torch.compile(fn, dynamic=False)
-        except Exception:  # no compiler back-end here: eager
-            _COMPILED[fn] = fn
-    return _COMPILED[fn]
+    return maybe_compile(fn, f"gmbench.physics.potentials.{fn.__name__}")
 
 
 class PairEnergy(BatchedEnergy):

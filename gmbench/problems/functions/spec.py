@@ -11,6 +11,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from gmbench.core.compile import compile_enabled, maybe_compile
 from gmbench.core.errors import GmbenchError
 from gmbench.problems.base import EnergyFn, Problem, Properties, check_bounds
 
@@ -119,7 +120,7 @@ class FunctionProblem(Problem):
         f, grad = self.spec.f, self.spec.grad
         if self._tf is not None:
             f, grad = self._tf.energy(f, self._penalty_bound()), self._tf.gradient(grad, self._penalty_bound())
-        return BlockedEnergyGrad(f, grad, compile=os.environ.get("GMBENCH_COMPILE", "") not in ("", "0"))
+        return BlockedEnergyGrad(f, grad, compile=compile_enabled())
 
     def _penalty_bound(self) -> float | None:
         """Functions unbounded below outside their native box (Schwefel) get, on a transformed instance,
@@ -445,8 +446,5 @@ def _compiled_eg(f: EnergyFn, grad: Callable[[Tensor], Tensor]) -> Callable[[Ten
         def eg(x: Tensor) -> tuple[Tensor, Tensor]:
             return f(x), grad(x)
 
-        try:
-            _COMPILED_EG[key] = torch.compile(eg, dynamic=False)
-        except Exception:  # no compiler back-end: the eager pair
-            _COMPILED_EG[key] = eg
+        _COMPILED_EG[key] = maybe_compile(eg, f"energy+gradient of {getattr(f, '__name__', f)!s}")
     return _COMPILED_EG[key]
