@@ -281,7 +281,7 @@ def test_perm_known_minimizers_follow_the_transformation():
 
 
 def test_the_blackbox_of_an_instance_does_not_hold_the_problem():
-    from tests.test_core import make_bb, reachable
+    from bbwalk import make_bb, reachable
 
     p = make_problem("alpine1", dim=10, instance=1, rotate=True)
     bb = make_bb(p)
