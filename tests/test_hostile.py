@@ -466,3 +466,27 @@ def test_json_is_json_without_nan(plugin, tmp_path):
     res = cli("report", "--store", st, "--format", "json")
     assert res.exit_code == 0, res.output
     strict(res.output)
+
+
+# ---- found by the fuzzer (tests/test_fuzz.py) and by hand --------------------------------------
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--bogus"], "No such option: --bogus"), (["show", "--seed", "x"], "Invalid value for '--seed'"),
+    (["run"], "Missing option '--suite'"), (["nope"], "No such command 'nope'"),
+    (["stridernet", "--nope"], "No such option: --nope"),
+])
+def test_usage_errors_are_one_line(args, needle):
+    one_error(cli(*args), needle, "--help`)")
+
+
+def test_problem_params_repeating_dim(tmp_path):
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE.replace("{name: sphere, dim: 2}", "{name: sphere, dim: 2, params: {dim: null}}"))
+    one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"), "dim belongs beside name")
+
+
+def test_show_seed_beyond_sqlite_integer(store, tmp_path):
+    """Found by the fuzzer: the seed went into an SQLite query and overflowed (traceback)."""
+    st = copy_store(store, tmp_path)
+    one_error(cli("show", "--store", st, "--seed", "99999999999999999999"), "no stored cell matches")

@@ -14,10 +14,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.markup import escape
 from rich.table import Table
 
-from gmbench.cli.guard import guard as _guard
+from gmbench.cli.guard import OneLineErrors, guard as _guard
 from gmbench.core.errors import GmbenchError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
+app = typer.Typer(cls=OneLineErrors, add_completion=False, no_args_is_help=True, help=(
     "gmbench: which method gets closest to the global minimum of high-dimensional energy landscapes, "
     "under the same budget? Run suites of problems x methods x seeds, store every cell, report the paper tables."))
 console = Console(stderr=True)
@@ -194,7 +194,10 @@ def run(
     from gmbench.run.signals import stop_on_signal
 
     say = lambda line: console.print(line, markup=False, highlight=False)  # noqa: E731
-    with stop_on_signal(st, cells, say), progress:
+    import contextlib
+
+    # closing: the write-ahead log is checkpointed and the lease thread stops when run returns
+    with contextlib.closing(st), stop_on_signal(st, cells, say), progress:
         task = progress.add_task("running", total=len(cells))
 
         def on_event(kind: str, cell: Any, row: Optional[dict]) -> None:

@@ -9,6 +9,7 @@ is guarded by the primary key, so a cell is never stored twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -171,6 +172,37 @@ def inspect_store(path: Path) -> str:
     return "gmbench"
 
 
+def create_atomically(path: Path) -> None:
+    """Create a new store with its tables and schema marker in a private file, then hard-link it into
+    place (no-clobber: if another process got there first, its store is kept). Nobody ever sees a
+    half-made store, so an empty file or an SQLite file without tables is never a store in creation
+    and can be refused at once (two ``gmbench run`` started together on a new store both succeed)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.new")
+    try:
+        db = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("BEGIN")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            db.execute("COMMIT")
+        finally:
+            db.close()  # the last connection checkpoints the log into the file and removes it
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # created meanwhile by another process: use that one
+        except OSError:  # a filesystem without hard links: rename, unless the store appeared meanwhile
+            if not path.exists():
+                os.replace(tmp, path)
+    finally:
+        for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+
 def connect_readonly(path: Path) -> sqlite3.Connection:
     """Open an SQLite file without ever writing: ``mode=ro``, and ``immutable=1`` when no write-ahead
     log is present (a store nobody is writing; also the only way to read a WAL-mode database in a
@@ -215,6 +247,8 @@ class Store:
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+            if kind == "absent":
+                create_atomically(self.path)
             self.db = sqlite3.connect(str(self.path), timeout=60, isolation_level=None)
             self.db.execute("PRAGMA busy_timeout=60000")
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -419,6 +453,8 @@ class Store:
             q += " AND (label = ? OR method = ?)"
             args += [method, method]
         if seed is not None:
+            if not -(2**63) <= seed < 2**63:  # found by tests/test_fuzz.py: an OverflowError in sqlite3
+                return []  # no stored seed is outside SQLite's 64-bit INTEGER
             q += " AND seed = ?"
             args.append(seed)
         cur = self.db.execute(q + " ORDER BY suite, problem, dim, label, seed", args)
