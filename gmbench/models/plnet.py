@@ -1,6 +1,7 @@
 """PLNet and BiLipNet (Wang, Dvijotham & Manchester, ICML 2024) in plain PyTorch.
 
-Specification: ``shared/reference/plnet.md`` (section numbers below refer to it). The construction
+Specification: the paper and the project's notes ``docs/plnet.md`` (section and pitfall numbers below refer to
+those notes). The construction
 follows the authors' JAX code (``acfr/PLNet``, ``surrogte_loss/layer.py``); nothing here is copied
 from it.
 
