@@ -23,6 +23,17 @@ def shared() -> Path:
     return d
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread_per_test_process():
+    """The tests' tensors are small: one intra-op thread, as `gmbench run` uses per cell by default. With
+    torch's default (one thread per core) a loaded 2-core machine made some tests 20x slower (OpenMP
+    regions waiting for descheduled threads)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """Tiny tensors: a second intra-op thread only adds spin-waiting, far slower on a loaded 2-core box.
