@@ -490,3 +490,12 @@ def test_show_seed_beyond_sqlite_integer(store, tmp_path):
     """Found by the fuzzer: the seed went into an SQLite query and overflowed (traceback)."""
     st = copy_store(store, tmp_path)
     one_error(cli("show", "--store", st, "--seed", "99999999999999999999"), "no stored cell matches")
+
+
+def test_local_method_negative_steps_refused(tmp_path):
+    """Found by the fuzzer: gd with max_steps < 0 evaluated nothing per round and looped forever
+    under an evaluation budget."""
+    suite = tmp_path / "t.yaml"
+    suite.write_text(SUITE.replace("name: random-search\n    params: {batch_size: 8}",
+                                   "name: gd\n    params: {n_points: 2, max_steps: -1}"))
+    one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"), "max_steps must be at least 0")

@@ -138,6 +138,15 @@ class LocalMethod(Method):
     report_starts: bool | None = None  # None: per-structure reports on periodic systems (Table 1 Mean)
     max_rounds: int | None = None
 
+    def __post_init__(self) -> None:
+        # found by tests/test_fuzz.py: max_steps < 0 made every round evaluate nothing, so the round
+        # loop never spent its budget and ran forever
+        for name, low in (("n_points", 1), ("max_steps", 0), ("report_every", 1)):
+            if getattr(self, name) < low:
+                raise ValueError(f"{name} must be at least {low}, got {getattr(self, name)}")
+        if self.max_rounds is not None and self.max_rounds < 1:
+            raise ValueError(f"max_rounds must be at least 1 (or null), got {self.max_rounds}")
+
     def rounds(self, bb, report: Report) -> LocalRounds:
         return LocalRounds(bb, report, n_points=self.n_points, max_steps=self.max_steps, gtol=self.gtol,
                            report_every=self.report_every, report_starts=self.report_starts,

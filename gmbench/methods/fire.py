@@ -49,6 +49,7 @@ class Fire(LocalMethod):
     max_step: float | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.variant not in ("ase", "jax-md"):
             raise ValueError(f"variant must be 'ase' or 'jax-md', got {self.variant!r}")
         if self.variant == "jax-md" and self.max_step is not None:
