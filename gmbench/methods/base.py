@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from dataclasses import dataclass
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar
 
@@ -50,36 +49,8 @@ class IterationPlot:
     series: tuple[Series, ...] = ()
 
 
-@dataclass(frozen=True)
-class Series:
-    """A per-iteration scalar a method reports (``report(x, name=value)``) and ``gmbench plot`` draws
-    over iterations: its axis label, whether that axis is logarithmic, the figure's title and file
-    name suffix (default: the scalar's name)."""
-
-    name: str
-    label: str
-    log: bool = False
-    title: str = ""
-    file: str = ""
-
-
-@dataclass(frozen=True)
-class IterationPlot:
-    """What ``gmbench plot`` draws per iteration for a method (e.g. the seed paper's Figures 2-4):
-    the scalar numbering iterations, optionally the (scalar, value) marking warm-start reports (drawn
-    spread over [-1, 0]), and further scalars, one figure each."""
-
-    iteration: str = "iteration"
-    warm: tuple[str, float] | None = None
-    series: tuple[Series, ...] = ()
-
-
 class Method(ABC):
     name: ClassVar[str] = ""
-    #: extra cell summaries of the scalars this method reports, by name (see gmbench.core.summaries)
-    summaries: ClassVar[tuple[str, ...]] = ()
-    #: per-iteration figures of this method's scalars (None: only the anytime figure)
-    plots: ClassVar[IterationPlot | None] = None
     #: extra cell summaries of the scalars this method reports, by name (see gmbench.core.summaries)
     summaries: ClassVar[tuple[str, ...]] = ()
     #: per-iteration figures of this method's scalars (None: only the anytime figure)
