@@ -15,7 +15,7 @@ from typing import Any, Callable
 from gmbench.config.params import build, nondefault
 from gmbench.core.errors import GmbenchError
 from gmbench.core.registry import Registry
-from gmbench.problems.base import Assessment, Problem, Properties
+from gmbench.problems.base import REPORT_LAYOUTS, Assessment, Problem, Properties
 from gmbench.problems.functions.spec import FunctionProblem
 from gmbench.problems.functions.spec import FunctionSpec
 
@@ -90,6 +90,15 @@ def register_function(spec: FunctionSpec) -> FunctionSpec:
 def make_problem(name: str, dim: int | None = None, bounds: tuple[float, float] | None = None, **params: Any) -> Problem:
     entry = PROBLEMS.get(name)
     return entry.factory(dim=dim, bounds=bounds, **params)
+
+
+def report_layout(config: dict[str, Any]) -> str:
+    """Which report table a stored problem configuration gets: the rule its problem family declares
+    (``Problem.report_layout``: "functions", "cluster" or "energy"). A problem this process does not
+    know (a plugin not loaded) gets the family-free "functions" table."""
+    name = config.get("name")
+    family = PROBLEMS.get(name).family if isinstance(name, str) and name in PROBLEMS else None
+    return REPORT_LAYOUTS.get(family, Problem.report_layout)(config)
 
 
 def _load_builtin() -> None:

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from gmbench.core.errors import GmbenchError
+from gmbench.problems import report_layout
 from gmbench.report.targets import DEFAULT, TargetSpec, dist_threshold
 
 OOB_TOL = 1e-9  # the Recorder's tolerance for "inside the bounds" (relative to max |bound|, at least 1)
@@ -63,11 +64,7 @@ def problem_label(cfg: dict[str, Any]) -> str:
     return s
 
 
-def layout(cfg: dict[str, Any]) -> str:
-    """'functions', 'cluster' (atoms with a reference energy) or 'energy' (no known minimum)."""
-    if "n_atoms" not in cfg:
-        return "functions"
-    return "cluster" if cfg.get("f_star") is not None else "energy"
+layout = report_layout  # the table a problem family declares (gmbench.problems.report_layout)
 
 
 def _best_known(store: Any) -> dict[str, float]:

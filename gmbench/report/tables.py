@@ -16,8 +16,7 @@ from tabulate import tabulate
 
 from gmbench.core.errors import GmbenchError
 from gmbench.core.registry import Registry
-from gmbench.problems import PROBLEMS
-from gmbench.problems.base import REPORT_LAYOUTS, Problem
+from gmbench.problems import report_layout
 from gmbench.problems.functions.spec import instance_label
 from gmbench.report.fmt import stats_cell
 from gmbench.report.reference import NOTE as REFERENCE_NOTE, SECRET_NOTE, secret_instances, with_reference_rows
@@ -193,13 +192,7 @@ def register_layout(name: str, per_suite: bool = False) -> Callable[[Callable[..
     return wrap
 
 
-def layout(cfg: dict[str, Any]) -> str:
-    """Which table a stored problem configuration gets: the rule its problem family declares
-    (``Problem.report_layout``, e.g. "functions", "cluster" or "energy"); a problem this process does
-    not know (a plugin not loaded) gets the family-free "functions" table."""
-    name = cfg.get("name")
-    family = PROBLEMS.get(name).family if isinstance(name, str) and name in PROBLEMS else None
-    return REPORT_LAYOUTS.get(family, Problem.report_layout)(cfg)
+layout = report_layout  # the rule each problem family declares (gmbench.problems.report_layout)
 
 
 @register_layout("functions")
