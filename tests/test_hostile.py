@@ -7,7 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -111,6 +115,38 @@ def test_read_only_directory(store, tmp_path):
         one_error(cli("run", "--suite", "smoke", "--store", st), "read-only")
     finally:
         os.chmod(st.parent, 0o755)
+
+
+@pytest.mark.skipif(not (hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("setpriv")),
+                    reason="needs root and setpriv to drop to an unprivileged user")
+def test_read_only_archive_as_an_unprivileged_user(store):
+    """Where tests run as root (CI here), permissions are real only for another user: drop to nobody and
+    read a store in a read-only directory, then try to run into it; nothing may change."""
+    d = Path(tempfile.mkdtemp(prefix="gmbench-ro-"))
+    os.chmod(d, 0o755)
+    archive = d / "archive"
+    archive.mkdir()
+    try:
+        st = copy_store(store, archive)
+        os.chmod(st, 0o444)
+        os.chmod(archive, 0o555)
+        before, files = digest(st), sorted(os.listdir(archive))
+        env = {**os.environ, "HOME": str(d), "MPLCONFIGDIR": str(d)}
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        assert subprocess.run(drop + ["touch", str(archive / "probe")], capture_output=True).returncode != 0
+        nobody = drop + [sys.executable, "-m", "gmbench"]
+        r = subprocess.run(nobody + ["report", "--store", str(st)], capture_output=True, text=True, env=env,
+                           timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert "Method" in r.stdout and "Traceback" not in r.stderr
+        r = subprocess.run(nobody + ["run", "--suite", "smoke", "--store", str(st)], capture_output=True,
+                           text=True, env=env, timeout=300)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        assert r.stderr.count("error:") == 1 and "read-only" in r.stderr and "Traceback" not in r.stderr
+        assert digest(st) == before and sorted(os.listdir(archive)) == files
+    finally:
+        os.chmod(archive, 0o755)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_run_on_read_only_store(store, tmp_path, monkeypatch):
