@@ -264,6 +264,15 @@ def runtime_ecdf(h: pd.DataFrame, kind: str = "gap", x: str = "evals", problems:
 
 # ---- fixed budget ---------------------------------------------------------------------------------
 
+def fixed_budget_both(data: RunData, kind: str = "dist") -> pd.DataFrame:
+    """:func:`fixed_budget` against evaluations and against seconds in one frame (its ``axis`` column tells
+    which); empty when no run has a value of this ``kind``. What the figures and the HTML page draw."""
+    fb = fixed_budget(data, kind, "evals")
+    if fb.empty:
+        return fb
+    return pd.concat([fb, fixed_budget(data, kind, "seconds")], ignore_index=True)
+
+
 def fixed_budget(data: RunData, kind: str = "dist", x: str = "evals", n_grid: int = 60) -> pd.DataFrame:
     """Per (problem, method, grid point): median, 25 % and 75 % quantiles over runs of the prediction's
     distance (``kind="dist"``) or gap (``"gap"``, relative where the problem has no known minimum) at that

@@ -294,12 +294,9 @@ def plot_analysis(store: Store, suite: str, out_dir: Path, kind: str, fmt: str =
             written.append(path)
         return written
     for ladder in ("dist", "gap"):
-        fb = analysis.fixed_budget(data, ladder, "evals")
+        fb = analysis.fixed_budget_both(data, ladder)
         if fb.empty:
             continue
-        import pandas as pd
-
-        fb = pd.concat([fb, analysis.fixed_budget(data, ladder, "seconds")], ignore_index=True)
         for problem in dict.fromkeys(fb["problem"]):
             per = data.runs[data.runs["problem"] == problem].groupby("method").size()
             n = f"{per.min()}" if per.min() == per.max() else f"{per.min()}-{per.max()}"

@@ -116,10 +116,9 @@ def _figures(store: Any, suite: str, data: Any, spec: Any, h: pd.DataFrame) -> l
         parts.append(_img(_png(ecdf_figure(sel, ladder, title)), title))
     parts.append("<h2>Fixed-budget curves</h2>")
     for ladder in ("dist", "gap"):
-        fb = analysis.fixed_budget(data, ladder, "evals")
+        fb = analysis.fixed_budget_both(data, ladder)
         if fb.empty:
             continue
-        fb = pd.concat([fb, analysis.fixed_budget(data, ladder, "seconds")], ignore_index=True)
         for problem in dict.fromkeys(fb["problem"]):
             title = (f"{problem}: median and quartiles over runs of the prediction's "
                      f"{'distance' if ladder == 'dist' else 'energy gap'}")
