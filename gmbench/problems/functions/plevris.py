@@ -50,6 +50,7 @@ therefore finite everywhere, including x*. What they are at non-smooth points:
 from __future__ import annotations
 
 import math
+import threading
 from typing import Callable
 
 import torch
@@ -122,10 +123,7 @@ def quintic(x: Tensor) -> Tensor:
 
 def drop_wave(x: Tensor) -> Tensor:
     """F05: 1 - (1 + cos(12 ||x||)) / (0.5 ||x||^2 + 2)."""
-    rho = _sqnorm(x)
-    pos, safe = _safe(rho)
-    c = torch.where(pos, torch.cos(12.0 * safe.sqrt()), 1.0)
-    return 1.0 - (1.0 + c) / (0.5 * rho + 2.0)
+    return _drop_wave_rho(_sqnorm(x))
 
 
 _W_A = 0.5
@@ -305,8 +303,7 @@ def schwefel_2_22(x: Tensor) -> Tensor:
 
 def salomon(x: Tensor) -> Tensor:
     """F26: 1 - cos(2 pi ||x||) + 0.1 ||x||."""
-    r = _guarded_pow(_sqnorm(x), 0.5)
-    return 1.0 - torch.cos(_TWO_PI * r) + 0.1 * r
+    return _salomon_rho(_sqnorm(x))
 
 
 def modified_ridge(x: Tensor) -> Tensor:
@@ -340,18 +337,138 @@ def modified_xin_she_yang_5(x: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------------------------------------
-# analytic gradients of hot functions (the Adam sweep's fast path; autograd is the plain path and a
-# test checks that both agree). Same conventions as autograd at the guarded points.
+# analytic gradients (the fast path of gradient methods such as the Adam sweep; autograd is the plain
+# path, and tests check that both agree). Same conventions as autograd at the guarded points (module
+# docstring).
+#
+# ``<name>_eg(x, out=None) -> (f(x), grad f(x))`` is a FUSED energy and gradient: shared subexpressions
+# (sin and cos of one argument, the Schaffer pair terms, row sums) are computed once, in a few reused
+# scratch buffers with ``out=`` / in-place operations, because on a CPU this work is bound by passes
+# over memory and by page faults of fresh allocations, not by arithmetic. The gradient is written into
+# ``out`` when given. The ENERGY is bit-for-bit the registered function's own: every energy operation
+# is the same torch operation, on a tensor of the same shape, in the same order as in ``f`` (in place
+# or into a buffer instead of a fresh tensor, which does not change a result). The double-where guards
+# of ``f`` are reproduced without boolean tensors (slow on CPU): ``where(a > 0, a, 1)`` becomes
+# ``a.clamp_min(tiny)`` (tiny = the smallest subnormal, so every a > 0 is unchanged) and
+# ``where(a > 0, v, 0)`` becomes ``v * sign(a)``; both give the same bits for every finite input
+# (assuming torch's default of not flushing subnormals). Energies of non-finite inputs may differ.
+# These are no-grad kernels (BlockedEnergyGrad runs them under torch.no_grad()).
 # ------------------------------------------------------------------------------------------------
+
+_WS = threading.local()
+_WS_MAX_ELEMS = 2**21  # larger requests get fresh tensors (not kept alive)
+
+
+def _work(x: Tensor, *shapes: tuple[int, ...]) -> list[Tensor]:
+    """Scratch tensors of the given shapes (x's dtype and device): views into one per-thread buffer that
+    is reused between calls (fresh tensors when large or under torch.compile). One call per kernel: a
+    second call returns the same memory."""
+    sizes = [math.prod(s) for s in shapes]
+    total = sum(sizes)
+    if total > _WS_MAX_ELEMS or torch.compiler.is_compiling():
+        return [torch.empty(s, dtype=x.dtype, device=x.device) for s in shapes]
+    cache = getattr(_WS, "bufs", None)
+    if cache is None:
+        cache = _WS.bufs = {}
+    key = (x.dtype, x.device)
+    buf = cache.get(key)
+    if buf is None or buf.numel() < total:
+        buf = cache[key] = torch.empty(total, dtype=x.dtype, device=x.device)
+    out, o = [], 0
+    for s, n in zip(shapes, sizes):
+        out.append(buf[o:o + n].view(s))
+        o += n
+    return out
+
+
+def _tiny(x: Tensor) -> float:
+    """The smallest positive (subnormal) number of x's dtype: the guard value of ``clamp_min``."""
+    return 2.0**-149 if x.dtype == torch.float32 else 2.0**-1074 if x.dtype == torch.float64 else \
+        float(torch.finfo(x.dtype).smallest_normal)
+
+
+def _grad_out(x: Tensor, out: Tensor | None) -> Tensor:
+    return torch.empty_like(x, memory_format=torch.contiguous_format) if out is None else out
+
+
+def _pairs(x: Tensor) -> tuple[Tensor, Tensor, tuple[int, ...]]:
+    return x[..., :-1], x[..., 1:], (*x.shape[:-1], x.shape[-1] - 1)
+
+
+def _rows(v: Tensor) -> Tensor:
+    return v.unsqueeze(-1)
 
 
 def sphere_grad(x: Tensor) -> Tensor:
     return 2.0 * x
 
 
+def sphere_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    (w,) = _work(x, x.shape)
+    e = torch.mul(x, x, out=w).sum(-1)
+    return e, torch.mul(x, 2.0, out=_grad_out(x, out))
+
+
+def _weighted_quadratic_eg(x: Tensor, w: Tensor, out: Tensor | None) -> tuple[Tensor, Tensor]:
+    """f = sum (x * x * w) (F02, F14, F20 with their weight vectors); grad = 2 w x."""
+    (t,) = _work(x, x.shape)
+    e = torch.mul(x, x, out=t).mul_(w).sum(-1)
+    g = torch.mul(x, w, out=_grad_out(x, out))
+    return e, g.mul_(2.0)
+
+
+def ellipsoid_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    return _weighted_quadratic_eg(x, _idx(x), out)
+
+
+def high_conditioned_elliptic_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    n = x.shape[-1]
+    return _weighted_quadratic_eg(x, torch.pow(1e6, _idx(x, 0) / (n - 1)), out)
+
+
+def rotated_hyper_ellipsoid_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    n = x.shape[-1]
+    return _weighted_quadratic_eg(x, torch.arange(n, 0, -1, device=x.device, dtype=x.dtype), out)
+
+
+def discus_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    e = discus(x)
+    g = torch.mul(x, 2.0, out=_grad_out(x, out))
+    g[..., 0].mul_(1e6)
+    return e, g
+
+
+def bent_cigar_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    e = bent_cigar(x)
+    g = torch.mul(x, 2e6, out=_grad_out(x, out))
+    torch.mul(x[..., 0], 2.0, out=g[..., 0])
+    return e, g
+
+
+def zakharov_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """grad = 2x + (s + 2 s^3) i, s = sum 0.5 i x_i."""
+    i = _idx(x)
+    (t,) = _work(x, x.shape)
+    s = torch.mul(x, i, out=t).sum(-1) * 0.5
+    s2 = s * s
+    e = torch.mul(x, x, out=t).sum(-1) + s2 + s2 * s2
+    g = torch.mul(x, 2.0, out=_grad_out(x, out))
+    return e, g.addcmul_(_rows(s + 2.0 * s * s2), i)
+
+
 def rastrigin_grad(x: Tensor) -> Tensor:
     """d/dx (x^2 + 20 sin^2(pi x)) = 2x + 20 pi sin(2 pi x)."""
     return torch.sin((2.0 * _PI) * x).mul_(20.0 * _PI).add_(x, alpha=2.0)
+
+
+def rastrigin_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Energy as ``rastrigin``, gradient bit for bit ``rastrigin_grad``'s."""
+    w, s = _work(x, x.shape, x.shape)
+    torch.sin(torch.mul(x, _PI, out=w), out=s)
+    e = torch.mul(x, x, out=w).addcmul_(s, s, value=20.0).sum(-1)
+    torch.sin(torch.mul(x, 2.0 * _PI, out=w), out=w)
+    g = torch.mul(w, 20.0 * _PI, out=_grad_out(x, out))
+    return e, g.add_(x, alpha=2.0)
 
 
 def rosenbrock_grad(x: Tensor) -> Tensor:
@@ -361,6 +478,21 @@ def rosenbrock_grad(x: Tensor) -> Tensor:
     g[..., 1:] = 200.0 * b
     g[..., :-1] += (a - 1.0).mul_(2.0).addcmul_(a, b, value=-400.0)
     return g
+
+
+def rosenbrock_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Energy as ``rosenbrock``, gradient bit for bit ``rosenbrock_grad``'s."""
+    a, x1, ps = _pairs(x)
+    b, c, t, u = _work(x, ps, ps, ps, ps)
+    torch.sub(x1, torch.mul(a, a, out=b), out=b)
+    torch.sub(a, 1.0, out=c)
+    torch.mul(b, 100.0, out=t).mul_(b)
+    e = t.add_(torch.mul(c, c, out=u)).sum(-1)
+    g = _grad_out(x, out)
+    g[..., 0] = 0.0
+    torch.mul(b, 200.0, out=g[..., 1:])
+    g[..., :-1] += c.mul_(2.0).addcmul_(a, b, value=-400.0)
+    return e, g
 
 
 def ackley_grad(x: Tensor) -> Tensor:
@@ -373,6 +505,276 @@ def ackley_grad(x: Tensor) -> Tensor:
     k1 = torch.where(pos, 4.0 * torch.exp(-0.2 * r) / (n * safe), 0.0)
     k2 = torch.exp(c) * (_TWO_PI / n)
     return torch.sin(_TWO_PI * x).mul_(k2.unsqueeze(-1)).addcmul_(x, k1.unsqueeze(-1))
+
+
+def ackley_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Energy as ``ackley``, gradient bit for bit ``ackley_grad``'s."""
+    n = x.shape[-1]
+    w, v = _work(x, x.shape, x.shape)
+    r = _guarded_pow(torch.mul(x, x, out=w).sum(-1) / n, 0.5)
+    torch.mul(x, _TWO_PI, out=w)
+    c = torch.cos(w, out=v).sum(-1) / n
+    e = -20.0 * torch.expm1(-0.2 * r) + (_E - torch.exp(c))
+    pos, safe = _safe(r)
+    k1 = torch.where(pos, 4.0 * torch.exp(-0.2 * r) / (n * safe), 0.0)
+    k2 = torch.exp(c) * (_TWO_PI / n)
+    g = torch.sin(w, out=_grad_out(x, out))
+    return e, g.mul_(_rows(k2)).addcmul_(x, _rows(k1))
+
+
+def alpine1_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """u = x sin x + 0.1 x, f = sum |u|; grad = sign(u) (sin x + x cos x + 0.1) (0 at the kinks u = 0)."""
+    s, u, t = _work(x, x.shape, x.shape, x.shape)
+    torch.sin(x, out=s)
+    torch.mul(x, s, out=u).add_(torch.mul(x, 0.1, out=t))
+    torch.sign(u, out=t)
+    e = u.abs_().sum(-1)
+    g = torch.cos(x, out=_grad_out(x, out))
+    torch.addcmul(s, x, g, out=g)
+    return e, g.add_(0.1).mul_(t)
+
+
+def _schaffer_f7_eg(x: Tensor, out: Tensor | None, paper: bool) -> tuple[Tensor, Tensor]:
+    """Pair i: rho = x_i^2 + x_{i+1}^2, s = sqrt rho, q = s^0.2, t = sin 50 q, term = sqrt(s) (1 + t^2);
+    d term / d rho = (0.25 (1 + t^2) + 10 q t cos(50 q)) / (s sqrt s), 0 at rho = 0 (the guard)."""
+    n = x.shape[-1]
+    a, b, ps = _pairs(x)
+    z, s, q, c, t, w = _work(x, ps, ps, ps, ps, ps, ps)
+    torch.mul(a, a, out=z).add_(torch.mul(b, b, out=s))  # rho
+    torch.clamp_min(z, _tiny(x), out=s)  # where(rho > 0, rho, 1) for every rho > 0
+    z.sign_()  # 1 where rho > 0, else 0
+    s.sqrt_()
+    torch.pow(s, 0.2, out=q)
+    torch.mul(q, 50.0, out=c)
+    torch.sin(c, out=t)
+    c.cos_()
+    q.mul_(t).mul_(c)  # q t cos(50 q)
+    torch.sqrt(s, out=c)  # s^(1/2) = rho^(1/4)
+    torch.mul(t, t, out=w).add_(1.0)  # 1 + t^2
+    ssum = torch.mul(c, w, out=t).mul_(z).sum(-1)  # where(rho > 0, sqrt(s) (1 + t^2), 0), summed
+    if paper:
+        e = ssum / n
+        scale: Tensor | float = 2.0 / n
+    else:
+        v = ssum / (n - 1)
+        e = v * v
+        scale = _rows(v * (4.0 / (n - 1)))  # d e / d S = 2 v / (n - 1), times 2 from d rho / d x
+        z.mul_(scale)
+        scale = 1.0
+    w.mul_(0.25 * scale).add_(q, alpha=10.0 * scale).div_(s.mul_(c)).mul_(z)  # k = 2 d term / d rho (x scale)
+    g = _grad_out(x, out)
+    g[..., -1] = 0.0
+    torch.mul(w, a, out=g[..., :-1])
+    g[..., 1:].addcmul_(w, b)
+    return e, g
+
+
+def schaffer_f7_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    return _schaffer_f7_eg(x, out, paper=False)
+
+
+def schaffer_f7_paper_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    return _schaffer_f7_eg(x, out, paper=True)
+
+
+def expanded_schaffer_f6_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Pair (x_i, x_{i+1 mod n}): rho, r = sqrt rho, s = sin r, d = 1 + 0.001 rho;
+    k = d g / d rho = s cos(r) / (r d^2) - 0.002 (s^2 - 0.5) / d^3 (first part 0 at rho = 0);
+    grad_i = 2 x_i (k_i + k_{i-1})."""
+    z, d, r, s, c, t = _work(x, x.shape, x.shape, x.shape, x.shape, x.shape, x.shape)
+    torch.mul(x, x, out=z)
+    d[..., :-1] = z[..., 1:]  # roll(x, -1)^2
+    d[..., -1] = z[..., 0]
+    z.add_(d)  # rho
+    torch.clamp_min(z, _tiny(x), out=d)
+    z.sign_()
+    torch.sqrt(d, out=r)
+    d.mul_(0.001).add_(1.0)  # 1 + 0.001 rho (0.001 tiny rounds to 0, as 0.001 * 0)
+    torch.sin(r, out=s)
+    torch.cos(r, out=c)
+    c.mul_(s).div_(r)  # s cos(r) / r
+    s.mul_(s).mul_(z).sub_(0.5)  # where(rho > 0, s^2, 0) - 0.5
+    torch.mul(d, d, out=r)  # d^2
+    s.div_(r)
+    e = torch.add(s, 0.5, out=t).sum(-1)
+    c.mul_(z).div_(r).add_(s.div_(d), alpha=-0.002)  # k
+    t[..., 1:] = c[..., :-1]  # roll(k, 1)
+    t[..., 0] = c[..., -1]
+    t.add_(c)
+    g = torch.mul(t, x, out=_grad_out(x, out))
+    return e, g.mul_(2.0)
+
+
+def _rho_eg(x: Tensor, out: Tensor | None, energy: Callable[[Tensor], Tensor],
+            k: Callable[[Tensor], tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
+    """Functions of rho = ||x||^2 (and s = sum x): e = energy(rho), grad = A x + B with (A, B) = k(rho)."""
+    (w,) = _work(x, x.shape)
+    rho = torch.mul(x, x, out=w).sum(-1)
+    a, b = k(rho)
+    g = torch.mul(x, _rows(a), out=_grad_out(x, out))
+    if b is not None:
+        g.add_(_rows(b))
+    return energy(rho), g
+
+
+def _drop_wave_rho(rho: Tensor) -> Tensor:
+    pos, safe = _safe(rho)
+    c = torch.where(pos, torch.cos(12.0 * safe.sqrt()), 1.0)
+    return 1.0 - (1.0 + c) / (0.5 * rho + 2.0)
+
+
+def drop_wave_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """d f / d rho = 6 sin(12 r) / (r v) + 0.5 (1 + cos 12 r) / v^2, v = 0.5 rho + 2 (first term 0 at 0)."""
+    def k(rho):
+        pos, safe = _safe(rho)
+        r = safe.sqrt()
+        v = 0.5 * rho + 2.0
+        c = torch.where(pos, torch.cos(12.0 * r), 1.0)
+        d = torch.where(pos, 6.0 * torch.sin(12.0 * r) / r, 0.0) / v + 0.5 * (1.0 + c) / (v * v)
+        return 2.0 * d, None
+    return _rho_eg(x, out, _drop_wave_rho, k)
+
+
+def _salomon_rho(rho: Tensor) -> Tensor:
+    r = _guarded_pow(rho, 0.5)
+    return 1.0 - torch.cos(_TWO_PI * r) + 0.1 * r
+
+
+def salomon_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """grad = (2 pi sin(2 pi r) + 0.1) x / r, 0 at r = 0."""
+    def k(rho):
+        pos, safe = _safe(rho)
+        r = safe.sqrt()
+        return torch.where(pos, (_TWO_PI * torch.sin(_TWO_PI * r) + 0.1) / r, 0.0), None
+    return _rho_eg(x, out, _salomon_rho, k)
+
+
+def happycat_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """grad = 2 x (0.25 |rho - n|^(-3/4) sign(rho - n) + 0.5 / n) + 1 / n (root term 0 on the sphere)."""
+    n = x.shape[-1]
+    w, = _work(x, x.shape)
+    rho = torch.mul(x, x, out=w).sum(-1)
+    sx = x.sum(-1)
+    dev = rho - n
+    q = dev.abs()
+    root = _guarded_pow(q, 0.25)
+    e = root + (0.5 * rho + sx) / n + 0.5
+    pos, safe = _safe(q)
+    k = torch.where(pos, 0.25 * safe.pow(-0.75), 0.0) * torch.sign(dev)
+    g = torch.mul(x, _rows(2.0 * k + 1.0 / n), out=_grad_out(x, out))
+    return e, g.add_(1.0 / n)
+
+
+def hgbat_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """q = rho^2 - s^2: grad = k (4 rho x - 2 s) + (x + 1) / n, k = 0.5 |q|^(-1/2) sign q (0 at q = 0)."""
+    n = x.shape[-1]
+    w, = _work(x, x.shape)
+    rho = torch.mul(x, x, out=w).sum(-1)
+    s = x.sum(-1)
+    qq = rho * rho - s * s
+    q = qq.abs()
+    root = _guarded_pow(q, 0.5)
+    e = root + (0.5 * rho + s) / n + 0.5
+    pos, safe = _safe(q)
+    k = torch.where(pos, 0.5 * safe.pow(-0.5), 0.0) * torch.sign(qq)
+    g = torch.mul(x, _rows(4.0 * rho * k + 1.0 / n), out=_grad_out(x, out))
+    return e, g.add_(_rows(1.0 / n - 2.0 * s * k))
+
+
+def griewank_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """grad = x / 2000 + (p / cos w_i) sin(w_i) / sqrt(i), w_i = x_i / sqrt(i), p = prod cos w (the
+    product rule as autograd applies it: p / cos w_i)."""
+    si = _idx(x).sqrt()
+    w, c = _work(x, x.shape, x.shape)
+    g = _grad_out(x, out)
+    torch.div(x, si, out=w)
+    p = torch.cos(w, out=c).prod(-1)
+    e = torch.mul(x, x, out=g).sum(-1) / 4000.0 - p + 1.0
+    torch.sin(w, out=w).div_(c).div_(si).mul_(_rows(p))
+    return e, torch.add(w, x, alpha=1.0 / 2000.0, out=g)
+
+
+def xin_she_yang_1_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """f = A B, A = sum |x|, B = exp(-sum sin x^2): grad = B sign(x) - 2 A B x cos(x^2)."""
+    w, v = _work(x, x.shape, x.shape)
+    a = torch.abs(x, out=w).sum(-1)
+    torch.mul(x, x, out=w)
+    bexp = torch.exp(-torch.sin(w, out=v).sum(-1))
+    e = a * bexp
+    w.cos_().mul_(x)
+    g = torch.sign(x, out=_grad_out(x, out)).mul_(_rows(bexp))
+    return e, g.addcmul_(w, _rows(-2.0 * a * bexp))
+
+
+def modified_xin_she_yang_3_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """f = 1e4 (1 + (e1 - 2 e2) p^2): grad = 1e4 p^2 (-(2/3) e1 (x/15)^9 + 4 e2 x) - 2e4 (e1 - 2 e2) p (p / cos x) sin x."""
+    w, v, c = _work(x, x.shape, x.shape, x.shape)
+    torch.div(x, 15.0, out=w)
+    e1 = torch.exp(-torch.pow(w, 10, out=v).sum(-1))
+    torch.mul(w, w, out=v).mul_(v).mul_(v).mul_(w)  # (x/15)^9
+    e2 = torch.exp(-torch.mul(x, x, out=w).sum(-1))
+    p = torch.cos(x, out=c).prod(-1)
+    pp = p * p
+    m = e1 - 2.0 * e2
+    e = 1e4 * (1.0 + m * pp)
+    torch.sin(x, out=w).div_(c)  # tan x
+    g = torch.mul(v, _rows(pp * e1 * (-1e4 * 10.0 / 15.0)), out=_grad_out(x, out))
+    g.addcmul_(x, _rows(pp * e2 * 4e4))
+    return e, g.addcmul_(w, _rows(-2e4 * m * pp))
+
+
+def modified_xin_she_yang_5_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """f = 1e4 (1 + a exp(-b)), a = sum sin^2 x - exp(-||x||^2), b = sum sin^2 sqrt|x|:
+    grad = 1e4 exp(-b) (2 sin x cos x + 2 x exp(-||x||^2) - a sin(r) cos(r) sign(x) / r), r = sqrt|x|
+    (the last term 0 at x_i = 0)."""
+    s, w, r, z = _work(x, x.shape, x.shape, x.shape, x.shape)
+    g = _grad_out(x, out)
+    torch.sin(x, out=s)
+    ssum = torch.mul(s, s, out=w).sum(-1)
+    e2 = torch.exp(-torch.mul(x, x, out=w).sum(-1))
+    a = ssum - e2
+    torch.abs(x, out=w)
+    torch.clamp_min(w, _tiny(x), out=r).sqrt_()  # sqrt(where(|x| > 0, |x|, 1)) where |x| > 0
+    torch.sign(x, out=z)
+    torch.sin(r, out=w)  # t
+    b = torch.mul(w, w, out=g).mul_(z).mul_(z).sum(-1)  # where(|x| > 0, t^2, 0), summed
+    eb = torch.exp(-b)
+    e = 1e4 * (1.0 + a * eb)
+    w.mul_(torch.cos(r, out=g)).div_(r).mul_(z)  # sin(r) cos(r) sign(x) / r
+    torch.cos(x, out=r).mul_(s).mul_(2.0)  # 2 sin x cos x
+    torch.mul(x, _rows(2.0 * e2), out=g).add_(r).addcmul_(w, _rows(-a))
+    return e, g.mul_(_rows(1e4 * eb))
+
+
+def weierstrass_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """grad = sum_k 4 a^k pi 3^k sin(pi 3^k x) cos(pi 3^k x)."""
+    w, s, acc = _work(x, x.shape, x.shape, x.shape)
+    g = _grad_out(x, out)
+    for k in range(_W_K):
+        fk = _PI * 3.0**k
+        torch.sin(torch.mul(x, fk, out=w), out=s)
+        w.cos_()
+        if k == 0:
+            torch.mul(s, s, out=acc)
+            torch.mul(s, w, out=g).mul_(4.0 * fk)
+        else:
+            acc.addcmul_(s, s, value=_W_A**k)
+            g.addcmul_(s, w, value=4.0 * _W_A**k * fk)
+    return 2.0 * acc.sum(-1), g
+
+
+def schwefel_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """grad = -(sin r + 0.5 r cos r), r = sqrt|x| (0 at x_i = 0, the guard). The energy's guard
+    where(|x| > 0, x sin sqrt|x|, 0) is x sin(...) itself: 0 at x = 0."""
+    a, r, z = _work(x, x.shape, x.shape, x.shape)
+    g = _grad_out(x, out)
+    torch.abs(x, out=a)
+    torch.clamp_min(a, _tiny(x), out=r).sqrt_()
+    torch.sign(a, out=z)
+    torch.sin(r, out=a)
+    e = torch.mul(x, a, out=g).neg_().add_(_SCHWEFEL_K).sum(-1)  # K - t
+    torch.cos(r, out=g).mul_(r).mul_(0.5).add_(a).mul_(z)
+    return e, g.neg_()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -447,7 +849,21 @@ def _reg(
     **kw,
 ) -> None:
     register_function(FunctionSpec(name=name, fnum=fnum, f=f, bound=bound, properties=props, title=title,
-                                   formula=formula, **kw))
+                                   formula=formula, eg=FUSED_EG.get(name), **kw))
+
+
+#: registry name -> fused energy-and-gradient kernel (the analytic fast path); the functions not listed
+#: (F03, F04, F17, F22, F24, F25, F27) use autograd
+FUSED_EG: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
+    "sphere": sphere_eg, "ellipsoid": ellipsoid_eg, "drop-wave": drop_wave_eg, "weierstrass": weierstrass_eg,
+    "alpine1": alpine1_eg, "ackley": ackley_eg, "griewank": griewank_eg, "rastrigin": rastrigin_eg,
+    "happycat": happycat_eg, "hgbat": hgbat_eg, "rosenbrock": rosenbrock_eg,
+    "high-conditioned-elliptic": high_conditioned_elliptic_eg, "discus": discus_eg, "bent-cigar": bent_cigar_eg,
+    "schaffer-f7": schaffer_f7_eg, "schaffer-f7-paper": schaffer_f7_paper_eg,
+    "expanded-schaffer-f6": expanded_schaffer_f6_eg, "rotated-hyper-ellipsoid": rotated_hyper_ellipsoid_eg,
+    "schwefel": schwefel_eg, "xin-she-yang-1": xin_she_yang_1_eg, "salomon": salomon_eg, "zakharov": zakharov_eg,
+    "modified-xin-she-yang-3": modified_xin_she_yang_3_eg, "modified-xin-she-yang-5": modified_xin_she_yang_5_eg,
+}
 
 
 _reg("sphere", "F01", sphere, 100.0, _U, "Sphere", "sum x_i^2", grad=sphere_grad)

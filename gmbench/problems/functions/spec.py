@@ -45,6 +45,9 @@ class FunctionSpec:
     formula: str = ""
     title: str = ""
     grad: Callable[[Tensor], Tensor] | None = None  # analytic gradient (fast path; autograd is the plain one)
+    #: fused analytic energy and gradient ``eg(x, out=None) -> (f(x), grad f(x))`` (the gradient written
+    #: into ``out`` when given); its energies are bit for bit ``f``'s. Preferred over ``grad`` when set.
+    eg: Callable[..., tuple[Tensor, Tensor]] | None = None
 
 
 class FunctionProblem(Problem):
@@ -115,12 +118,18 @@ class FunctionProblem(Problem):
         """The analytic-gradient fast path when the spec has one (``GMBENCH_PLAIN=1`` turns it off;
         ``GMBENCH_COMPILE=1`` fuses it with torch.compile, compiled on the first call of each shape).
         For an instance the gradient follows the chain rule, grad_x = R^T grad f(y)."""
-        if self.spec.grad is None or os.environ.get("GMBENCH_PLAIN", "") not in ("", "0"):
+        spec = self.spec
+        if (spec.grad is None and spec.eg is None) or os.environ.get("GMBENCH_PLAIN", "") not in ("", "0"):
             return None
-        f, grad = self.spec.f, self.spec.grad
+        f, grad, eg = spec.f, spec.grad, spec.eg
+        if eg is not None:
+            grad = None  # the fused kernel is used
         if self._tf is not None:
-            f, grad = self._tf.energy(f, self._penalty_bound()), self._tf.gradient(grad, self._penalty_bound())
-        return BlockedEnergyGrad(f, grad, compile=compile_enabled())
+            pen = self._penalty_bound()
+            f = self._tf.energy(f, pen)
+            grad = None if grad is None else self._tf.gradient(grad, pen)
+            eg = None if eg is None else self._tf.energy_and_gradient(eg, pen)
+        return BlockedEnergyGrad(f, grad, compile=compile_enabled(), eg=eg)
 
     def _penalty_bound(self) -> float | None:
         """Functions unbounded below outside their native box (Schwefel) get, on a transformed instance,
@@ -371,6 +380,31 @@ class InstanceTransform:
 
         return grad_k
 
+    def energy_and_gradient(self, eg: Callable[..., tuple[Tensor, Tensor]],
+                            pen_bound: float | None) -> Callable[..., tuple[Tensor, Tensor]]:
+        """(f_k(x), grad f_k(x)) from a fused kernel ``eg`` of f: the energy is :meth:`energy`'s, bit for
+        bit (same operations), the gradient R^T grad f(y)."""
+        arrays = self._arrays()
+
+        def eg_k(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+            a = arrays(x)
+            y = _apply(x, a)
+            rotated = a[1] is not None
+            e, gy = eg(y, None if rotated else out)
+            if pen_bound is not None:
+                over = torch.clamp(y.abs() - pen_bound, min=0)
+                e = e + over.square().sum(dim=-1)
+                gy = gy.add_(2 * over * torch.sign(y))
+            if not rotated:
+                return e, gy
+            g = _apply_t(gy, a)
+            if out is not None:
+                out.copy_(g)
+                g = out
+            return e, g
+
+        return eg_k
+
 
 def _apply(x: Tensor, a: tuple) -> Tensor:
     perm_in, blocks, s_blk, perm_out, _, _, xs0 = a
@@ -408,43 +442,63 @@ def nearest_in_sorted(roots: Tensor, x: Tensor) -> Tensor:
 class BlockedEnergyGrad:
     """``x -> (f(x), grad(x))`` computed in row blocks of about ``block_elems`` elements, so that a
     block and its temporaries stay in cache between the energy and the gradient passes (a big batch
-    otherwise streams every intermediate through main memory). Energies are exactly ``f``'s."""
+    otherwise streams every intermediate through main memory). Energies are exactly ``f``'s.
 
-    __slots__ = ("block_elems", "f", "grad", "kernel")
+    With a fused kernel ``eg`` (``eg(x, out) -> (energy, gradient)``, energies bit for bit ``f``'s) the
+    blocks' gradients are written straight into the result; otherwise ``f`` and ``grad`` are called.
+    Runs under ``torch.no_grad()`` (the kernels use in-place and ``out=`` operations)."""
 
-    def __init__(self, f: EnergyFn, grad: Callable[[Tensor], Tensor], block_elems: int = 2**16,
-                 compile: bool = False):
-        self.f, self.grad, self.block_elems = f, grad, int(block_elems)
-        self.kernel = _compiled_eg(f, grad) if compile else None
+    __slots__ = ("block_elems", "f", "grad", "eg", "kernel")
 
-    def _eg(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def __init__(self, f: EnergyFn, grad: Callable[[Tensor], Tensor] | None = None, block_elems: int = 2**16,
+                 compile: bool = False, eg: Callable[..., tuple[Tensor, Tensor]] | None = None):
+        if grad is None and eg is None:
+            raise GmbenchError("BlockedEnergyGrad needs a gradient function or a fused energy-and-gradient kernel")
+        self.f, self.grad, self.eg, self.block_elems = f, grad, eg, int(block_elems)
+        self.kernel = _compiled_eg(f, grad, eg) if compile else None
+
+    def _eg(self, x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
         if self.kernel is not None:
             return self.kernel(x)
+        if self.eg is not None:
+            return self.eg(x, out)
         return self.f(x), self.grad(x)
 
     def __call__(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        d = x.shape[-1]
-        flat = x.reshape(-1, d)
-        n = flat.shape[0]
-        rows = max(1, self.block_elems // d)
-        if n <= rows:
-            return self._eg(x)
-        e = torch.empty(n, dtype=x.dtype, device=x.device)
-        g = torch.empty_like(flat)
-        for r0 in range(0, n, rows):  # blocks of points, not points
-            e[r0:r0 + rows], g[r0:r0 + rows] = self._eg(flat[r0:r0 + rows])
-        return e.reshape(x.shape[:-1]), g.reshape(x.shape)
+        with torch.no_grad():
+            d = x.shape[-1]
+            flat = x.reshape(-1, d)
+            n = flat.shape[0]
+            rows = max(1, self.block_elems // d)
+            if n <= rows:
+                return self._eg(x)
+            e = torch.empty(n, dtype=x.dtype, device=x.device)
+            g = torch.empty_like(flat, memory_format=torch.contiguous_format)
+            for r0 in range(0, n, rows):  # blocks of points, not points
+                gb_out = g[r0:r0 + rows]
+                eb, gb = self._eg(flat[r0:r0 + rows], gb_out)
+                e[r0:r0 + rows] = eb
+                if gb is not gb_out:
+                    gb_out.copy_(gb)
+            return e.reshape(x.shape[:-1]), g.reshape(x.shape)
 
 
 _COMPILED_EG: dict = {}
 
 
-def _compiled_eg(f: EnergyFn, grad: Callable[[Tensor], Tensor]) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
+def _compiled_eg(f: EnergyFn, grad: Callable[[Tensor], Tensor] | None,
+                 eg: Callable[..., tuple[Tensor, Tensor]] | None = None) -> Callable[[Tensor], tuple[Tensor, Tensor]]:
     """Energy and gradient fused into one torch.compile kernel (one per function; eager if it fails)."""
-    key = (f, grad)
+    key = (f, grad, eg)
     if key not in _COMPILED_EG:
-        def eg(x: Tensor) -> tuple[Tensor, Tensor]:
-            return f(x), grad(x)
+        if eg is not None:
+            def fused(x: Tensor) -> tuple[Tensor, Tensor]:
+                return eg(x)
+            name = getattr(eg, "__name__", eg)
+        else:
+            def fused(x: Tensor) -> tuple[Tensor, Tensor]:
+                return f(x), grad(x)
+            name = getattr(f, "__name__", f)
 
-        _COMPILED_EG[key] = maybe_compile(eg, f"energy+gradient of {getattr(f, '__name__', f)!s}")
+        _COMPILED_EG[key] = maybe_compile(fused, f"energy+gradient of {name!s}")
     return _COMPILED_EG[key]
