@@ -6,32 +6,49 @@ Two ways to enumerate the pairs that an energy sums over:
   structure of the batch. No cutoff is needed, so this is what untruncated clusters use, and what
   small periodic systems use (StriderNET's KA-100 has cutoffs beyond L/2, where only the dense
   minimum-image sum is defined).
-* :func:`cell_list_pairs` - pairs closer than ``r_list`` in a periodic box, found with a cell list in
-  linear time and memory, batched over structures (cell ids are offset per structure). Needs at least
-  3 cells per side (``L >= 3 r_list``), which also guarantees that ``r_list <= L/2`` so that the
-  minimum image is the only image in range.
+* :func:`cell_list_pairs` - pairs closer than ``r_list`` in a periodic box, in linear time and memory,
+  batched over structures. Needs ``L >= 3 r_list`` (at least 3 cells of side ``r_list`` per side), which
+  also guarantees ``r_list <= L/2``, so that the minimum image is the only image in range. Two backends
+  give the same pair set:
 
-:class:`VerletList` keeps a cell-list pair list with a skin and rebuilds it only when some atom has
-moved more than ``skin/2`` since the last build (or the batch shape changed).
+  - ``"torch"``: a cell list in plain torch (Allen & Tildesley, *Computer Simulation of Liquids*, 2nd ed.,
+    2017, section 5.3.2) with cells of side >= ``r_list/2`` (reach two cells) and the half shell of
+    neighbour cells. Atoms are sorted by cell (z fastest); the candidates of an atom are contiguous runs
+    of the sorted order (one or two per column of neighbour cells), expanded with ``repeat_interleave``:
+    no Python loop over atoms, cells or pairs;
+  - ``"vesin"``: the C++ cell list of vesin (https://github.com/Luthaf/vesin; ``vesin_torch`` or
+    ``vesin``), run with a cut-off a rounding margin above ``r_list``; pairs within the margin of
+    ``r_list`` are then decided by gmbench's own distance test, so that the set is exactly the torch
+    backend's.
 
-A sparse pair list is a :class:`PairList` of flat indices into the ``B*N`` atoms of the batch.
-No Python loop runs over atoms, pairs or cells; the only loop is over the 13 half-shell offsets.
+  ``GMBENCH_NEIGHBORS=torch|vesin|auto`` (default ``auto``: vesin when importable and the positions are
+  on the CPU, else torch) or the ``backend=`` argument chooses. Both give the same pair set (in
+  different orders, so sums over pairs agree to floating-point rounding); the choice is a run-time
+  setting, not part of any configuration or cell key.
+
+A pair is in a list when its minimum-image squared distance, computed as ``d = r_i - r_j;
+d -= L round(d / L); |d|^2`` in the dtype of the positions, is *strictly* below ``r_list**2`` (as the
+energies' own cut-off test ``r2 < rc2``).
+
+:class:`VerletList` keeps a pair list with a skin and rebuilds it only when some atom has moved more
+than ``skin/2`` since the last build (or the batch shape changed).
+
+A sparse pair list is a :class:`PairList` of flat indices into the ``B*N`` atoms of the batch; it stores
+no periodic shift: callers take the minimum image, the only image within ``r_list <= L/3``.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
 import torch
 from torch import Tensor
 
+from gmbench.core.errors import GmbenchError
 from gmbench.physics.space import Periodic
-
-# the 13 "forward" neighbour-cell offsets of a half shell (lexicographically positive)
-_HALF_SHELL = [o for o in itertools.product((-1, 0, 1), repeat=3) if o > (0, 0, 0)]
-
 
 @lru_cache(maxsize=64)
 def _triu(n: int, device: str) -> tuple[Tensor, Tensor]:
@@ -70,53 +87,220 @@ def cell_list_possible(space, r_list: float) -> bool:
     return isinstance(space, Periodic) and n_cells(space.box, r_list) >= 3
 
 
+BACKENDS = ("auto", "torch", "vesin")
+_ENV = "GMBENCH_NEIGHBORS"
+
+
+def neighbor_backend(backend: str | None = None) -> str:
+    """The requested cell-list backend: ``backend`` if given, else ``$GMBENCH_NEIGHBORS``, else "auto"."""
+    b = (backend if backend is not None else os.environ.get(_ENV, "") or "auto").strip().lower()
+    if b not in BACKENDS:
+        src = "backend" if backend is not None else _ENV
+        raise GmbenchError(f"{src}={b!r}: the neighbour-list backend is one of {', '.join(BACKENDS)}")
+    return b
+
+
+def _vesin_module():
+    """``vesin_torch.NeighborList`` (torch tensors, CPU and CUDA builds), else vesin's numpy one, else None.
+    Imported lazily: vesin is an optional peer (extra ``perf``)."""
+    try:
+        import vesin_torch
+
+        return "torch", vesin_torch.NeighborList
+    except Exception:  # noqa: BLE001 - not installed, or no binary for this torch
+        pass
+    try:
+        import vesin
+
+        return "numpy", vesin.NeighborList
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def vesin_available() -> bool:
+    return _vesin_module() is not None
+
+
+def _min_image_r2(space: Periodic, ra: Tensor, rb: Tensor) -> Tensor:
+    d = space.displacement(ra, rb)
+    return (d * d).sum(-1)
+
+
+def _grid(L: float, r_list: float, dtype: torch.dtype) -> tuple[int, int]:
+    """Cells per side ``nc`` and reach ``k`` (neighbour cells within ``k`` in each direction): cells of
+    side >= ``r_list/k`` plus a rounding margin, so that two atoms closer than ``r_list`` (as computed)
+    are never more than ``k`` cells apart; ``nc >= 2k + 1`` so that the offsets reach distinct cells."""
+    margin = 64.0 * torch.finfo(dtype).eps * L
+    for k in (2, 1):
+        nc = int(L // (r_list / k + margin))
+        if nc >= 2 * k + 1:
+            return nc, k
+    return 3, 1  # L >= 3 r_list but not 3 r_list + margin: 27 cells, all neighbours of each other
+
+
+@lru_cache(maxsize=16)
+def _column_runs(nc: int, k: int, w: float, r_list: float, device: str) -> tuple[Tensor, Tensor]:
+    """The half shell of neighbour cells of every cell of an ``nc^3`` grid (cell id ``(x nc + y) nc + z``)
+    as runs of consecutive cell ids. Per column offset ``(ox, oy)`` of the half plane ``(ox, oy) > (0, 0)``
+    (those whose gap in x-y is below ``r_list``): cells ``z-k .. z+k``; for the own column ``(0, 0)``:
+    cells ``z .. z+k`` (pairs inside the own cell are taken from the atom on). Each column is split at the
+    periodic wrap in z into two runs ``[first, last]``; the second is empty (``last < first``) when the
+    column does not wrap. Returns ``first``, ``last``: (nc^3, 2C) with the own column's first run first."""
+    cols = [(0, 0)] + [(ox, oy) for ox in range(-k, k + 1) for oy in range(-k, k + 1)
+                       if (ox, oy) > (0, 0)
+                       and (max(abs(ox) - 1, 0) ** 2 + max(abs(oy) - 1, 0) ** 2) * w * w < (1.001 * r_list) ** 2]
+    g = torch.arange(nc)
+    x, y, z = (t.reshape(-1, 1) for t in torch.meshgrid(g, g, g, indexing="ij"))
+    o = torch.tensor(cols)
+    col = (torch.remainder(x + o[:, 0], nc) * nc + torch.remainder(y + o[:, 1], nc)) * nc  # cell (cx, cy, 0)
+    own = (o[:, 0] == 0) & (o[:, 1] == 0)
+    z0 = torch.where(own, z, z - k)  # (nc^3, C)
+    z1 = (z + k).expand_as(z0)
+    a0, a1 = z0.clamp(min=0), z1.clamp(max=nc - 1)
+    # the wrapped part: below 0 -> [z0 + nc, nc - 1]; beyond nc - 1 -> [0, z1 - nc]; else empty
+    b0 = torch.where(z0 < 0, z0 + nc, torch.zeros_like(z0))
+    b1 = torch.where(z0 < 0, torch.full_like(z0, nc - 1), torch.where(z1 >= nc, z1 - nc, torch.full_like(z1, -1)))
+    first = torch.cat([col + a0, col + b0], 1)
+    last = torch.cat([col + a1, torch.where(b1 >= b0, col + b1, col + b0 - 1)], 1)
+    return first.to(device), last.to(device)
+
+
+def _torch_cell_pairs(r: Tensor, space: Periodic, r_list: float) -> tuple[Tensor, Tensor]:
+    """Cell list in plain torch; unordered pairs (flat atom indices) closer than ``r_list``.
+
+    Atoms are sorted by cell (z fastest), so the neighbour cells of a column are a contiguous run of
+    the sorted atoms; the candidates ``(i, j)`` are expanded run by run with ``repeat_interleave``. The
+    distance test is done on float32 copies of the wrapped coordinates with the folded minimum image
+    ``min(|dx|, L - |dx|)`` and a rounding margin; pairs inside the margin band around ``r_list`` are
+    decided by the exact test of the module docstring, so the result is exactly the reference set."""
+    B, N, _ = r.shape
+    BN = B * N
+    L = space.box
+    dev = r.device
+    nc, k = _grid(L, r_list, r.dtype)
+    ncell = nc**3
+    w = L / nc
+    rf = r.reshape(BN, 3)
+    rw = space.wrap(rf)
+    c3 = torch.floor(rw * (1.0 / w)).long().clamp_(0, nc - 1)
+    cid = (c3[:, 0] * nc + c3[:, 1]) * nc + c3[:, 2]
+    if B > 1:
+        cid += torch.arange(B, device=dev).repeat_interleave(N) * ncell
+    order = torch.argsort(cid, stable=True)  # by cell, ascending atom id within a cell
+    scid = cid.index_select(0, order)
+    counts = torch.bincount(cid, minlength=B * ncell)
+    ends = torch.cumsum(counts, 0)
+    starts = ends - counts
+    first, last = _column_runs(nc, k, w, r_list, str(dev))
+    if B > 1:
+        base = scid - torch.remainder(scid, ncell)
+        loc = scid - base
+        fa = first.index_select(0, loc) + base[:, None]
+        la = last.index_select(0, loc) + base[:, None]
+    else:
+        fa, la = first.index_select(0, scid), last.index_select(0, scid)
+    jstart = starts.take(fa)  # (BN, runs): sorted positions of each run of candidates
+    jend = ends.take(la)
+    p = torch.arange(BN, device=dev)
+    jstart[:, 0] = p + 1  # own cell: only the atoms after this one
+    rowlen = (jend - jstart).masked_fill_(la < fa, 0)
+    per_atom = rowlen.sum(1)
+    rowlen = rowlen.reshape(-1)
+    total = int(per_atom.sum())
+    if total == 0:
+        e = torch.empty(0, dtype=torch.long, device=dev)
+        return e, e
+    if total >= 2**31 - 1:
+        raise GmbenchError(f"cell list: {total} candidate pairs exceed the int32 range; use smaller batches")
+    rowstart = torch.cumsum(rowlen, 0) - rowlen
+    delta = (jstart.reshape(-1) - rowstart).int()
+    j = torch.arange(total, device=dev, dtype=torch.int32).add_(
+        torch.repeat_interleave(delta, rowlen.int(), output_size=total))
+    i = torch.repeat_interleave(torch.arange(BN, device=dev, dtype=torch.int32), per_atom.int(), output_size=total)
+    f32 = torch.float32
+    m = 64.0 * torch.finfo(f32).eps * L + 64.0 * torch.finfo(r.dtype).eps * max(L, float(rf.abs().max()))
+    rs = rw.index_select(0, order).to(f32).t().contiguous()  # (3, BN)
+    r2 = None
+    for c in range(3):
+        x = rs[c]
+        d = x.index_select(0, i).sub_(x.index_select(0, j)).abs_()
+        d = torch.minimum(d, L - d)
+        r2 = d.mul_(d) if r2 is None else r2.addcmul_(d, d)
+    cand = (r2 < (r_list + m) ** 2).nonzero().squeeze(1)
+    ic = i.index_select(0, cand).long()
+    jc = j.index_select(0, cand).long()
+    keep = r2.index_select(0, cand) < (r_list - m) ** 2
+    band = (~keep).nonzero().squeeze(1)
+    if band.numel():
+        rsx = rf.index_select(0, order)
+        keep[band] = _min_image_r2(space, rsx[ic[band]], rsx[jc[band]]) < r_list * r_list
+    return order.index_select(0, ic[keep]), order.index_select(0, jc[keep])
+
+
+def _vesin_cell_pairs(r: Tensor, space: Periodic, r_list: float, nl_cls, kind: str) -> tuple[Tensor, Tensor]:
+    """vesin's half list per structure at a cut-off a rounding margin above ``r_list`` (a superset of
+    the reference set); pairs within the margin band around ``r_list`` are decided by the exact test of
+    the module docstring. Unordered flat pairs."""
+    B, N, _ = r.shape
+    L = space.box
+    rf = r.reshape(B * N, 3)
+    m = 64.0 * torch.finfo(r.dtype).eps * max(L, float(rf.abs().max()))
+    nl = nl_cls(cutoff=r_list + m, full_list=False, n_threads=max(1, torch.get_num_threads()))
+    r64 = r.detach().to(torch.float64)
+    ii, jj = [], []
+    for b in range(B):  # one call per structure (vesin has no batch axis)
+        if kind == "torch":
+            box = torch.eye(3, dtype=torch.float64, device=r.device) * L
+            i, j, d = nl.compute(r64[b], box, True, "ijd")
+            i, j, d = i.to(r.device, torch.long), j.to(r.device, torch.long), d.to(r.device)
+        else:
+            import numpy as np
+
+            i, j, d = nl.compute(r64[b].cpu().numpy(), np.eye(3) * L, True, "ijd")
+            i = torch.from_numpy(i.astype(np.int64, copy=False)).to(r.device)
+            j = torch.from_numpy(j.astype(np.int64, copy=False)).to(r.device)
+            d = torch.from_numpy(d).to(r.device)
+        if b:
+            i, j = i + b * N, j + b * N
+        band = (d >= r_list - m).nonzero().squeeze(1)
+        if band.numel():  # rare: decide these by gmbench's own test
+            ib, jb = i.index_select(0, band), j.index_select(0, band)
+            keep = torch.ones_like(d, dtype=torch.bool)
+            keep[band] = (ib != jb) & (_min_image_r2(space, rf[ib], rf[jb]) < r_list * r_list)
+            idx = keep.nonzero().squeeze(1)
+            i, j = i.index_select(0, idx), j.index_select(0, idx)
+        ii.append(i)
+        jj.append(j)
+    if B == 1:
+        return ii[0], jj[0]
+    return torch.cat(ii), torch.cat(jj)
+
+
 @torch.no_grad()
-def cell_list_pairs(r: Tensor, space: Periodic, r_list: float) -> PairList:
-    """All pairs closer than ``r_list`` (minimum image), by a cell list. ``r``: (B, N, 3)."""
+def cell_list_pairs(r: Tensor, space: Periodic, r_list: float, backend: str | None = None) -> PairList:
+    """All pairs closer than ``r_list`` (minimum image), by a cell list. ``r``: (B, N, 3).
+
+    ``backend``: "torch", "vesin" or "auto" (None: ``$GMBENCH_NEIGHBORS``, default "auto" = vesin when
+    importable and ``r`` is on the CPU). Both give the same set of unordered pairs."""
     if r.dim() != 3:
         raise ValueError(f"positions must be (B, N, 3), got {tuple(r.shape)}")
     B, N, _ = r.shape
     L = space.box
-    nc = n_cells(L, r_list)
-    if nc < 3:
+    if n_cells(L, r_list) < 3:
         raise ValueError(f"cell list needs box >= 3 r_list (box {L}, r_list {r_list})")
-    dev = r.device
-    rw = space.wrap(r).reshape(B * N, 3)
-    c3 = torch.floor(rw * (nc / L)).long().clamp_(0, nc - 1)  # (BN, 3)
-    ncell = nc**3
-    bidx = torch.arange(B, device=dev).repeat_interleave(N)
-    cid = (c3[:, 0] * nc + c3[:, 1]) * nc + c3[:, 2] + bidx * ncell  # global cell id
-
-    # cell table: (B*ncell, max_occ) of atom ids, -1 padded
-    order = torch.argsort(cid, stable=True)
-    scid = cid[order]
-    counts = torch.bincount(cid, minlength=B * ncell)
-    starts = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(B * N, device=dev) - starts[scid]
-    max_occ = int(counts.max())
-    table = torch.full((B * ncell, max_occ), -1, dtype=torch.long, device=dev)
-    table[scid, rank] = order
-
-    atoms = torch.arange(B * N, device=dev)
-    # same cell: j > i
-    cand_same = table[cid]  # (BN, max_occ)
-    # the 13 forward neighbour cells
-    off = torch.tensor(_HALF_SHELL, dtype=torch.long, device=dev)  # (13, 3)
-    nb3 = torch.remainder(c3[:, None, :] + off[None], nc)  # (BN, 13, 3)
-    nbid = (nb3[..., 0] * nc + nb3[..., 1]) * nc + nb3[..., 2] + (bidx * ncell)[:, None]
-    cand_nb = table[nbid].reshape(B * N, -1)  # (BN, 13*max_occ)
-
-    i_s = atoms[:, None].expand_as(cand_same)
-    keep_s = cand_same > i_s
-    i_n = atoms[:, None].expand_as(cand_nb)
-    keep_n = cand_nb >= 0
-    i = torch.cat([i_s[keep_s], i_n[keep_n]])
-    j = torch.cat([cand_same[keep_s], cand_nb[keep_n]])
-    rf = r.reshape(B * N, 3)
-    d = space.displacement(rf[i], rf[j])
-    close = (d * d).sum(-1) < r_list * r_list
-    i, j = i[close], j[close]
-    return PairList(i, j, i // N, B, N)
+    want = neighbor_backend(backend)
+    vs = None
+    if want == "vesin" or (want == "auto" and r.device.type == "cpu"):
+        vs = _vesin_module()
+        if vs is None and want == "vesin":
+            raise GmbenchError(f"{_ENV}=vesin: vesin is not installed (pip install 'gmbench[perf]')")
+    if vs is not None and vs[0] == "numpy" and r.device.type != "cpu" and want == "auto":
+        vs = None
+    if vs is not None:
+        a, b = _vesin_cell_pairs(r, space, r_list, vs[1], vs[0])
+    else:
+        a, b = _torch_cell_pairs(r, space, r_list)
+    return PairList(a, b, a // N, B, N)
 
 
 @torch.no_grad()
@@ -135,13 +319,13 @@ def dense_pair_list(r: Tensor, space, r_list: float | None = None) -> PairList:
     return PairList(i, j, i // N, B, N)
 
 
-def pair_list(r: Tensor, space, r_list: float, method: str = "auto") -> PairList:
+def pair_list(r: Tensor, space, r_list: float, method: str = "auto", backend: str | None = None) -> PairList:
     """Pairs closer than ``r_list``: ``method`` is "cell", "dense" or "auto" (cell list when possible
-    and N >= 256, else dense)."""
+    and N >= 256, else dense); ``backend``: the cell list's (see :func:`cell_list_pairs`)."""
     if method == "auto":
         method = "cell" if (r.shape[1] >= 256 and cell_list_possible(space, r_list)) else "dense"
     if method == "cell":
-        return cell_list_pairs(r, space, r_list)
+        return cell_list_pairs(r, space, r_list, backend)
     if method == "dense":
         return dense_pair_list(r, space, r_list)
     raise ValueError(f"unknown neighbour method {method!r} (cell, dense, auto)")
@@ -156,11 +340,12 @@ class VerletList:
     dtype of ``r`` changes. With ``skin=0`` it is rebuilt on every call.
     """
 
-    def __init__(self, space, r_cut: float, skin: float = 0.3, method: str = "auto"):
+    def __init__(self, space, r_cut: float, skin: float = 0.3, method: str = "auto", backend: str | None = None):
         self.space = space
         self.r_cut = float(r_cut)
         self.skin = float(skin)
         self.method = method
+        self.backend = backend
         self._ref: Tensor | None = None
         self._pairs: PairList | None = None
         self.n_builds = 0
@@ -168,7 +353,7 @@ class VerletList:
     def pairs(self, r: Tensor) -> PairList:
         r = r.detach()
         if self._needs_rebuild(r):
-            self._pairs = pair_list(r, self.space, self.r_cut + self.skin, self.method)
+            self._pairs = pair_list(r, self.space, self.r_cut + self.skin, self.method, self.backend)
             self._ref = r.clone()
             self.n_builds += 1
         assert self._pairs is not None
