@@ -138,11 +138,17 @@ def adam_sweep_chunk(
 
 
 def _adam_block(eg, x, lrs, n_steps, beta1, beta2, eps, clamp, report_every, li, on_improve, prev_best):
-    nl = x.shape[0]
-    rows = torch.arange(nl, device=x.device)
+    """All steps of one block ``x (l, p, D)`` (l rates of the same p starts), in place: the iterate,
+    Adam's moments and one scratch buffer are allocated once. Per step, after the (fused)
+    energy-and-gradient call, the bookkeeping is a handful of tiny ops on ``(l, p)`` energies: the
+    best point per rate is picked with one ``argmin`` and copied with one ``index_select`` of ``l``
+    rows of the flat ``(l p, D)`` view (not an advanced-indexing gather)."""
+    nl, npt, d = x.shape
     m = torch.zeros_like(x)
     v = torch.zeros_like(x)
     buf = torch.empty_like(x)
+    flat = x.view(nl * npt, d)  # x is updated in place (clamp copies back), so this view stays valid
+    base = torch.arange(nl, device=x.device) * npt  # row of (rate k, point 0) in ``flat``
     lr = lrs.view(nl, 1, 1)
     best_e = torch.full((nl,), math.inf, device=x.device, dtype=x.dtype)
     best_x = x[:, 0].clone()
@@ -157,18 +163,20 @@ def _adam_block(eg, x, lrs, n_steps, beta1, beta2, eps, clamp, report_every, li,
 
     for t in range(1, n_steps + 2):
         e, g = eg(x)  # the last pass only scores the final iterates
-        e = torch.nan_to_num(e, nan=math.inf)
-        idx = e.argmin(dim=1)  # not e.min(dim=1): the (values, indices) reduction opens a parallel region even
-        e_min = e.gather(1, idx[:, None]).squeeze(1)  # for tiny tensors, ~10 ms on a busy 2-core box (torch 2.13)
+        e = torch.nan_to_num(e, nan=math.inf).view(-1)
+        # not e.min(dim=1): the (values, indices) reduction opens a parallel region even for tiny tensors,
+        # ~10 ms on a busy 2-core box (torch 2.13); argmin and two index_selects of the flat rows instead
+        k = e.view(nl, npt).argmin(dim=1).add_(base)  # flat row of each rate's lowest-energy point
+        e_min = e.index_select(0, k)
         better = e_min < best_e
         best_e = torch.where(better, e_min, best_e)
-        best_x = torch.where(better[:, None], x[rows, idx], best_x)
+        best_x = torch.where(better[:, None], flat.index_select(0, k), best_x)
         if t == n_steps + 1:
             break
         if t == 1 or t % report_every == 0:  # the first batch's best at once: a tiny budget still reports
             flush()
         adam_update_(x, m, v, g, t, lr, beta1, beta2, eps, buf)  # in place, one scratch buffer
         if clamp is not None:
-            x = clamp(x)
+            x.copy_(clamp(x))
     flush()
     return best_e, best_x
