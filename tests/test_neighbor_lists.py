@@ -1,0 +1,155 @@
+"""The cell-list backends (plain torch, vesin) give exactly the pairs of the dense reference.
+
+The reference is :func:`dense_pair_list`: every pair ``i < j`` whose minimum-image squared distance is
+strictly below ``r_list**2``. The tests compare pair *sets* as sorted ``(i, j)`` tuples (the list
+stores no shifts: the minimum image is the only one within ``r_list <= L/3``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+
+from gmbench.core.errors import GmbenchError
+from gmbench.physics import neighbors
+from gmbench.physics.neighbors import VerletList, cell_list_pairs, dense_pair_list, pair_list, vesin_available
+from gmbench.physics.potentials import binary_species, kob_andersen_energy
+from gmbench.physics.space import Periodic
+
+needs_vesin = pytest.mark.skipif(not vesin_available(), reason="vesin (optional peer) not installed")
+BACKENDS = ["torch", pytest.param("vesin", marks=needs_vesin)]
+
+
+def pairs(pl) -> list[tuple[int, int]]:
+    i, j = torch.minimum(pl.i, pl.j), torch.maximum(pl.i, pl.j)
+    assert bool((i < j).all()), "a pair of an atom with itself"
+    return sorted(zip(i.tolist(), j.tolist()))
+
+
+def check_same(r, L, r_list, backend):
+    space = Periodic(L)
+    got = cell_list_pairs(r, space, r_list, backend)
+    ref = dense_pair_list(r, space, r_list)
+    p = pairs(got)
+    assert len(p) == len(set(p)), "a pair listed twice"
+    assert p == pairs(ref)
+    assert torch.equal(got.batch, got.i // r.shape[1]) and torch.equal(got.batch, got.j // r.shape[1])
+    return len(p)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("n,L,r_list,B", [
+    (600, 9.0, 2.5, 2),          # 3 cells of r_list, 7 of r_list/2
+    (400, 7.5, 2.5, 1),          # exactly 3 r_list: the smallest box allowed
+    (400, 7.5 + 1e-9, 2.5, 3),   # just above it
+    (300, 2.5 * 5 - 1e-9, 2.5, 1),  # just below 5 half-cells (reach 1 instead of 2)
+    (2000, 11.9, 2.8, 2),        # KA density, cut-off + skin
+])
+def test_random_boxes_same_pairs_as_dense(backend, dtype, n, L, r_list, B):
+    g = torch.Generator().manual_seed(n + B)
+    # positions partly outside [0, L) (unwrapped, negative): the minimum image must not care
+    r = (torch.rand(B, n, 3, generator=g, dtype=torch.float64) * 1.6 * L - 0.3 * L).to(dtype)
+    assert check_same(r, L, r_list, backend) > 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_and_two_atoms(backend):
+    L = 7.5
+    assert check_same(torch.tensor([[[1.0, 2.0, 3.0]]], dtype=torch.float64), L, 2.5, backend) == 0
+    for d, expect in ((1.0, 1), (2.4999, 1), (2.5, 0), (3.0, 0), (L - 1.0, 1)):  # L - 1: the image at 1
+        r = torch.tensor([[[0.5, 0.5, 0.5], [0.5 + d, 0.5, 0.5]]], dtype=torch.float64)
+        assert check_same(r, L, 2.5, backend) == expect, d
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_atoms_on_faces_and_pairs_exactly_at_the_cutoff(backend, dtype):
+    """A simple-cubic lattice of spacing 1 in a box L = 10: every atom on a cell boundary and on the box
+    faces (0 and L), and the nearest neighbours exactly at r_list = 1, which is excluded (strict <),
+    while r_list one rounding step above 1 includes them."""
+    a = torch.arange(10, dtype=torch.float64)
+    r = torch.stack(torch.meshgrid(a, a, a, indexing="ij"), -1).reshape(1, -1, 3)
+    r = torch.cat([r, r + torch.tensor([10.0, 0.0, -10.0], dtype=torch.float64)])  # images on the faces
+    r = r.to(dtype)
+    assert check_same(r, 10.0, 1.0, backend) == 0
+    up = float(torch.nextafter(torch.tensor(1.0, dtype=dtype), torch.tensor(2.0, dtype=dtype)))
+    assert check_same(r, 10.0, up, backend) == 2 * 3000  # 3 bonds per atom, 2 structures
+    # distances 1, sqrt 2, sqrt 3 (6 + 12 + 8 neighbours); the 6 at exactly 2 are out
+    assert check_same(r, 10.0, 2.0, backend) == 2 * 1000 * 13
+
+
+@needs_vesin
+def test_vesin_and_torch_give_the_same_energies_and_forces(monkeypatch):
+    n = 1000
+    g = torch.Generator().manual_seed(3)
+    L = (n / 1.2) ** (1 / 3)
+    a = torch.arange(10, dtype=torch.float64) * (L / 10)
+    r = torch.stack(torch.meshgrid(a, a, a, indexing="ij"), -1).reshape(-1, 3)
+    r = torch.stack([r + 0.1 * torch.randn(r.shape, generator=g, dtype=torch.float64) for _ in range(2)])
+    out = {}
+    for backend in ("torch", "vesin"):
+        monkeypatch.setenv("GMBENCH_NEIGHBORS", backend)
+        energy = kob_andersen_energy(n, binary_species(n), neighbor="cell")
+        e, f = energy.energy_and_forces(r)
+        out[backend] = (e, f, energy(r))
+    dense = kob_andersen_energy(n, binary_species(n), neighbor="dense")
+    e_d, f_d = dense.energy_and_forces(r)
+    for e, f, e2 in out.values():
+        torch.testing.assert_close(e, e_d, rtol=1e-13, atol=1e-10)  # rounding (pairs summed in other orders)
+        torch.testing.assert_close(f, f_d, rtol=1e-13, atol=1e-10)  # rounding (pairs summed in other orders)
+        torch.testing.assert_close(e2, e_d, rtol=1e-13, atol=1e-10)  # rounding (pairs summed in other orders)
+
+
+def test_without_vesin_the_torch_cell_list_is_used(monkeypatch):
+    # an import of a module set to None in sys.modules raises ImportError, as when it is not installed
+    monkeypatch.setitem(sys.modules, "vesin_torch", None)
+    monkeypatch.setitem(sys.modules, "vesin", None)
+    monkeypatch.delenv("GMBENCH_NEIGHBORS", raising=False)
+    assert not vesin_available()
+    calls = []
+    real = neighbors._torch_cell_pairs
+    monkeypatch.setattr(neighbors, "_torch_cell_pairs", lambda *a: calls.append(1) or real(*a))
+    g = torch.Generator().manual_seed(0)
+    r = torch.rand(1, 500, 3, generator=g, dtype=torch.float64) * 9.0
+    got = cell_list_pairs(r, Periodic(9.0), 2.5)
+    assert calls == [1]
+    assert pairs(got) == pairs(dense_pair_list(r, Periodic(9.0), 2.5))
+    monkeypatch.setenv("GMBENCH_NEIGHBORS", "vesin")
+    with pytest.raises(GmbenchError, match="vesin is not installed"):
+        cell_list_pairs(r, Periodic(9.0), 2.5)
+
+
+def test_backend_switch_and_bad_values(monkeypatch):
+    r = torch.rand(1, 300, 3, dtype=torch.float64) * 8.0
+    monkeypatch.setenv("GMBENCH_NEIGHBORS", "fast")
+    with pytest.raises(GmbenchError, match="GMBENCH_NEIGHBORS"):
+        cell_list_pairs(r, Periodic(8.0), 2.5)
+    with pytest.raises(GmbenchError, match="backend"):
+        pair_list(r, Periodic(8.0), 2.5, "cell", backend="gpu")
+    monkeypatch.setenv("GMBENCH_NEIGHBORS", "torch")
+    calls = []
+    real = neighbors._torch_cell_pairs
+    monkeypatch.setattr(neighbors, "_torch_cell_pairs", lambda *a: calls.append(1) or real(*a))
+    cell_list_pairs(r, Periodic(8.0), 2.5)
+    assert calls == [1]
+    with pytest.raises(ValueError, match="3 r_list"):
+        cell_list_pairs(r, Periodic(7.4), 2.5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_verlet_list_with_skin_keeps_every_pair_within_the_cutoff(backend):
+    """A list built at r_cut + skin and reused while atoms move less than skin/2 holds every pair
+    closer than r_cut at the new positions (the energies apply the cut-off per pair)."""
+    g = torch.Generator().manual_seed(5)
+    L, rc = 10.0, 2.5
+    space = Periodic(L)
+    r = torch.rand(1, 1000, 3, generator=g, dtype=torch.float64) * L
+    vl = VerletList(space, rc, skin=0.4, method="cell", backend=backend)
+    vl.pairs(r)
+    moved = r + 0.2 / 3**0.5 * (2 * torch.rand(r.shape, generator=g, dtype=torch.float64) - 1)  # < skin/2
+    pl = vl.pairs(moved)
+    assert vl.n_builds == 1
+    assert set(pairs(dense_pair_list(moved, space, rc))) <= set(pairs(pl))
