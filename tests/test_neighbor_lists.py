@@ -153,3 +153,21 @@ def test_verlet_list_with_skin_keeps_every_pair_within_the_cutoff(backend):
     pl = vl.pairs(moved)
     assert vl.n_builds == 1
     assert set(pairs(dense_pair_list(moved, space, rc))) <= set(pairs(pl))
+
+
+def test_verlet_list_keeps_one_list_per_batch_shape_and_dtype():
+    """A relaxation's batch and single float64 structures (assessments) alternate without rebuilding."""
+    g = torch.Generator().manual_seed(6)
+    L = 10.0
+    space = Periodic(L)
+    x = torch.rand(3, 1000, 3, generator=g, dtype=torch.float64) * L
+    vl = VerletList(space, 2.5, skin=0.3, method="cell", backend="torch")
+    for _ in range(2):
+        p3 = vl.pairs(x.float())
+        p1 = vl.pairs(x[:1])
+    assert vl.n_builds == 2
+    assert p3.n_batch == 3 and p1.n_batch == 1
+    assert pairs(p1) == pairs(dense_pair_list(x[:1], space, 2.8))
+    far = x[:1] + 1.0
+    assert pairs(vl.pairs(far)) == pairs(dense_pair_list(far, space, 2.8)) and vl.n_builds == 3
+    assert VerletList(space, 2.5, skin=0.0).pairs(x).n_batch == 3

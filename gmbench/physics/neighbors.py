@@ -332,38 +332,45 @@ def pair_list(r: Tensor, space, r_list: float, method: str = "auto", backend: st
 
 
 class VerletList:
-    """A pair list with a skin, rebuilt only when needed.
+    """A pair list with a skin, rebuilt only when needed (Verlet, Phys. Rev. 159, 98, 1967; Allen &
+    Tildesley, *Computer Simulation of Liquids*, 2nd ed., 2017, section 5.3.1).
 
     ``pairs(r)`` returns pairs closer than ``r_cut + skin`` at the last build. The list stays valid
     (contains every pair closer than ``r_cut``) while no atom has moved more than ``skin/2``
-    (minimum image) since the build; it is rebuilt when that fails or when the shape, device or
-    dtype of ``r`` changes. With ``skin=0`` it is rebuilt on every call.
+    (minimum image) since the build; it is rebuilt when that fails. One list is kept per batch shape,
+    dtype and device (the last ``keep`` of them), so that a relaxation's batch and the occasional
+    assessment of single structures in float64 do not evict each other. With ``skin=0`` it is rebuilt
+    on every call. Energies apply their own cut-off to every pair, so a skin changes no energy.
     """
 
-    def __init__(self, space, r_cut: float, skin: float = 0.3, method: str = "auto", backend: str | None = None):
+    def __init__(self, space, r_cut: float, skin: float = 0.3, method: str = "auto", backend: str | None = None,
+                 keep: int = 4):
         self.space = space
         self.r_cut = float(r_cut)
         self.skin = float(skin)
         self.method = method
         self.backend = backend
-        self._ref: Tensor | None = None
-        self._pairs: PairList | None = None
+        self.keep = int(keep)
+        self._lists: dict[tuple, tuple[Tensor, PairList]] = {}
         self.n_builds = 0
 
     def pairs(self, r: Tensor) -> PairList:
         r = r.detach()
-        if self._needs_rebuild(r):
-            self._pairs = pair_list(r, self.space, self.r_cut + self.skin, self.method, self.backend)
-            self._ref = r.clone()
+        if self.skin <= 0:
             self.n_builds += 1
-        assert self._pairs is not None
-        return self._pairs
+            return pair_list(r, self.space, self.r_cut, self.method, self.backend)
+        key = (tuple(r.shape), r.dtype, r.device)
+        hit = self._lists.pop(key, None)  # re-inserted below: the dict is in least-recently-used order
+        if hit is None or self._needs_rebuild(r, hit[0]):
+            hit = (r.clone(), pair_list(r, self.space, self.r_cut + self.skin, self.method, self.backend))
+            self.n_builds += 1
+        self._lists[key] = hit
+        while len(self._lists) > max(1, self.keep):
+            self._lists.pop(next(iter(self._lists)))
+        return hit[1]
 
     @torch.no_grad()
-    def _needs_rebuild(self, r: Tensor) -> bool:
-        ref = self._ref
-        if ref is None or self.skin <= 0 or ref.shape != r.shape or ref.device != r.device or ref.dtype != r.dtype:
-            return True
+    def _needs_rebuild(self, r: Tensor, ref: Tensor) -> bool:
         d = self.space.displacement(r, ref)
         return bool(((d * d).sum(-1).max()) >= (0.5 * self.skin) ** 2)
 
