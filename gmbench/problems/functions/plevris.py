@@ -357,28 +357,28 @@ def modified_xin_she_yang_5(x: Tensor) -> Tensor:
 
 _WS = threading.local()
 _WS_MAX_ELEMS = 2**21  # larger requests get fresh tensors (not kept alive)
+_WS_MAX_KEYS = 8  # distinct (shapes, dtype, device) requests kept per thread (a sweep's block and its last one)
 
 
 def _work(x: Tensor, *shapes: tuple[int, ...]) -> list[Tensor]:
-    """Scratch tensors of the given shapes (x's dtype and device): views into one per-thread buffer that
-    is reused between calls (fresh tensors when large or under torch.compile). One call per kernel: a
-    second call returns the same memory."""
-    sizes = [math.prod(s) for s in shapes]
-    total = sum(sizes)
-    if total > _WS_MAX_ELEMS or torch.compiler.is_compiling():
+    """Scratch tensors of the given shapes (x's dtype and device), kept per thread and reused by the
+    next call with the same shapes (fresh tensors when large or under torch.compile). One call per
+    kernel: a second call with the same shapes returns the same memory."""
+    if torch.compiler.is_compiling():
         return [torch.empty(s, dtype=x.dtype, device=x.device) for s in shapes]
+    key = (shapes, x.dtype, x.device)
     cache = getattr(_WS, "bufs", None)
     if cache is None:
         cache = _WS.bufs = {}
-    key = (x.dtype, x.device)
-    buf = cache.get(key)
-    if buf is None or buf.numel() < total:
-        buf = cache[key] = torch.empty(total, dtype=x.dtype, device=x.device)
-    out, o = [], 0
-    for s, n in zip(shapes, sizes):
-        out.append(buf[o:o + n].view(s))
-        o += n
-    return out
+    got = cache.get(key)
+    if got is not None:
+        return got
+    if sum(math.prod(s) for s in shapes) > _WS_MAX_ELEMS:
+        return [torch.empty(s, dtype=x.dtype, device=x.device) for s in shapes]
+    if len(cache) >= _WS_MAX_KEYS:
+        cache.clear()
+    got = cache[key] = [torch.empty(s, dtype=x.dtype, device=x.device) for s in shapes]
+    return got
 
 
 def _tiny(x: Tensor) -> float:
