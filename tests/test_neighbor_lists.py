@@ -171,3 +171,39 @@ def test_verlet_list_keeps_one_list_per_batch_shape_and_dtype():
     far = x[:1] + 1.0
     assert pairs(vl.pairs(far)) == pairs(dense_pair_list(far, space, 2.8)) and vl.n_builds == 3
     assert VerletList(space, 2.5, skin=0.0).pairs(x).n_batch == 3
+
+
+def test_ka_problem_relaxes_with_a_verlet_skin_not_in_its_configuration(tmp_path):
+    """The KA problem's energy reuses a Verlet list (skin 0.3) where a cell list is used; the energies
+    and forces equal those of skin 0, and the skin is not in the configuration (so not in cell keys)."""
+    import json
+
+    import numpy as np
+
+    from gmbench.problems import make_problem
+    from gmbench.problems.atoms.ka_lj import relaxing_energy
+
+    assert relaxing_energy(100, binary_species(100)).skin == 0.0  # dense (no list): unchanged
+    assert relaxing_energy(600, binary_species(600)).skin == pytest.approx(7.9370 / 3 - 2.5, abs=1e-3)
+    n = 1000
+    L = (n / 1.2) ** (1 / 3)
+    g = torch.Generator().manual_seed(8)
+    a = torch.arange(10, dtype=torch.float64) * (L / 10)
+    lat = torch.stack(torch.meshgrid(a, a, a, indexing="ij"), -1).reshape(-1, 3)
+    frames = torch.stack([lat + 0.05 * torch.randn(lat.shape, generator=g, dtype=torch.float64) for _ in range(2)])
+    path = tmp_path / "frames.npy"
+    np.save(path, frames.numpy())
+    prob = make_problem("ka-lj", n=n, starts=str(path))
+    energy = prob._energy
+    assert energy.skin == 0.3 and energy.uses_cell_list(n)
+    assert "skin" not in json.dumps(prob.config(), default=str)
+    plain = kob_andersen_energy(n, binary_species(n), neighbor="dense")
+    x = frames.clone()
+    eg = prob.energy_and_grad_fn()
+    for _ in range(4):  # small steps: the list is reused
+        e, grad = eg(x.reshape(2, -1))
+        e0, f0 = plain.energy_and_forces(x)
+        torch.testing.assert_close(e, e0, rtol=1e-13, atol=1e-10)
+        torch.testing.assert_close(grad, -f0.reshape(2, -1), rtol=1e-13, atol=1e-10)
+        x = x + 0.01 * torch.randn(x.shape, generator=g, dtype=torch.float64)
+    assert energy._verlet.n_builds == 1

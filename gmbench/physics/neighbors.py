@@ -331,6 +331,17 @@ def pair_list(r: Tensor, space, r_list: float, method: str = "auto", backend: st
     raise ValueError(f"unknown neighbour method {method!r} (cell, dense, auto)")
 
 
+def relaxation_skin(space, r_cut: float, skin: float = 0.3) -> float:
+    """The Verlet skin for an energy whose list a relaxation or an MD run reuses: ``skin`` (0.3 sigma
+    for LJ) where a cell list stays possible with it (``L >= 3 (r_cut + skin)``), else the largest skin
+    that keeps it possible, else 0 (dense pairs, no list). A skin changes no energy (the cut-off is
+    applied to every pair) and is a run-time setting, not part of a problem's configuration."""
+    if not isinstance(space, Periodic) or n_cells(space.box, r_cut) < 3:
+        return 0.0
+    room = space.box / 3.0 * (1.0 - 1e-9) - r_cut
+    return float(max(0.0, min(float(skin), room)))
+
+
 class VerletList:
     """A pair list with a skin, rebuilt only when needed (Verlet, Phys. Rev. 159, 98, 1967; Allen &
     Tildesley, *Computer Simulation of Liquids*, 2nd ed., 2017, section 5.3.1).

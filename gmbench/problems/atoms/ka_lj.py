@@ -27,8 +27,10 @@ from torch import Tensor
 
 from gmbench.core.errors import GmbenchError
 from gmbench.physics import md
+from gmbench.physics.neighbors import relaxation_skin
 from gmbench.physics.potentials import (
-    KA_CUTOFF_FACTOR, KA_DENSITY, KA_EPSILON, KA_JAX_CUTOFF, KA_SIGMA, binary_species, ka_box, kob_andersen_energy,
+    KA_CUTOFF_FACTOR, KA_DENSITY, KA_EPSILON, KA_JAX_CUTOFF, KA_SIGMA, PairEnergy, binary_species, ka_box,
+    kob_andersen_energy,
 )
 from gmbench.physics.space import Periodic
 from gmbench.problems.atoms.base import (
@@ -52,13 +54,22 @@ KA_TDAMP = 0.3
 KA_EQUIL_STEPS = 1000
 
 
+def relaxing_energy(n: int, species: Tensor, cutoff: str = "2.5sigma") -> PairEnergy:
+    """The KA energy with a Verlet skin of 0.3 sigma_AA (:func:`relaxation_skin`) for relaxations and
+    MD, which reuse the pair list between nearby configurations; the energies are those of skin 0 (the
+    cut-off is applied per pair) and the skin is not part of the problem's configuration or cell key.
+    Only boxes with a cell list use it (N >= 256 and L >= 3 (r_c + skin)); N = 100 stays dense."""
+    e0 = kob_andersen_energy(n, species, cutoff=cutoff)
+    return kob_andersen_energy(n, species, cutoff=cutoff, skin=relaxation_skin(e0.space, float(e0.r_cut.max())))
+
+
 def ka_liquid(n_frames: int, seed: int, n_atoms: int = 100, *, T: float = KA_T, steps: int = KA_EQUIL_STEPS,
               device: str | torch.device = "cpu") -> Tensor:
     """``n_frames`` independent KA liquid configurations at temperature ``T`` (seeded)."""
     gen = torch.Generator().manual_seed(int(seed))
     L = ka_box(n_atoms, KA_DENSITY)
     sp = binary_species(n_atoms)
-    energy = kob_andersen_energy(n_atoms, sp)
+    energy = relaxing_energy(n_atoms, sp)
     space = Periodic(L)
     r = (torch.rand((n_frames, n_atoms, 3), generator=gen, dtype=torch.float64) * L).to(device)
     r = md.soft_pack(r, space, torch.tensor(KA_SIGMA, dtype=torch.float64), species=sp, steps=100)
@@ -93,7 +104,7 @@ def make_ka_lj(p: KALJParams, dim: int | None, bounds: Any) -> AtomsProblem:
     n = resolve_n(name, dim, p.n, 100)
     L = ka_box(n, KA_DENSITY)
     lo, hi = periodic_bounds(name, L, bounds)
-    energy = kob_andersen_energy(n, binary_species(n), cutoff=p.cutoff)
+    energy = relaxing_energy(n, binary_species(n), cutoff=p.cutoff)
     wrap = energy.space.wrap
     if p.starts == "md":
         sampler, start_cfg = md_pool_starts(name, PROTOCOL, n, wrap, p.md_seed, p.pool, p.frames)
