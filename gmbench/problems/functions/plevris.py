@@ -746,6 +746,51 @@ def modified_xin_she_yang_5_eg(x: Tensor, out: Tensor | None = None) -> tuple[Te
     return e, g.mul_(_rows(1e4 * eb))
 
 
+def _powers_eg(x: Tensor, e: Tensor, out: Tensor | None) -> tuple[Tensor, Tensor]:
+    """f = sum |x_i|^e_i (F03, F22): grad = e |x|^(e - 1) sign(x), as autograd's pow rule gives it
+    (0 at x_i = 0, since every e_i - 1 >= 1; inf where |x|^(e - 1) overflows)."""
+    a, t = _work(x, x.shape, x.shape)
+    torch.abs(x, out=a)
+    en = torch.pow(a, e, out=t).sum(-1)
+    g = torch.pow(a, e - 1.0, out=_grad_out(x, out)).mul_(e)
+    return en, g.mul_(torch.sign(x, out=t))
+
+
+def sum_of_different_powers_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    return _powers_eg(x, _idx(x, 2), out)
+
+
+def sum_of_different_powers_2_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    n = x.shape[-1]
+    return _powers_eg(x, _idx(x, 0) * 4.0 / (n - 1) + 2.0, out)
+
+
+def quintic_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """f = sum |p(x_i)| (Horner): grad = sign(p) p', p' by the derivative of the same Horner recurrence
+    (0 at the roots, the kink's minimum-norm subgradient)."""
+    p, d = _work(x, x.shape, x.shape)
+    g = _grad_out(x, out)
+    torch.sub(x, 3.0, out=p)
+    torch.add(p, x, out=d)  # d(p1 x + 4)/dx = p1 + x
+    for c in (4.0, 2.0, -10.0):
+        p.mul_(x).add_(c)
+        d.mul_(x).add_(p)  # d(p_k x + c')/dx = d_k x + p_k
+    p.mul_(x).sub_(4.0)
+    torch.sign(p, out=g)
+    return p.abs_().sum(-1), g.mul_(d)
+
+
+def modified_ridge_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """grad_1 = sign(x_1); grad_i = 0.4 x_i q^(-0.9), q = sum_{i>=2} x_i^2 (0 at q = 0, the infinite slope)."""
+    e = modified_ridge(x)
+    q = _sqnorm(x[..., 1:])
+    pos, safe = _safe(q)
+    k = torch.where(pos, 0.4 * safe.pow(-0.9), 0.0)
+    g = torch.mul(x, _rows(k), out=_grad_out(x, out))
+    torch.sign(x[..., 0], out=g[..., 0])
+    return e, g
+
+
 def weierstrass_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """grad = sum_k 4 a^k pi 3^k sin(pi 3^k x) cos(pi 3^k x)."""
     w, s, acc = _work(x, x.shape, x.shape, x.shape)
@@ -853,9 +898,11 @@ def _reg(
 
 
 #: registry name -> fused energy-and-gradient kernel (the analytic fast path); the functions not listed
-#: (F03, F04, F17, F22, F24, F25, F27) use autograd
+#: (F17 Perm, F24 max |x_i|, F25 with its product) use autograd
 FUSED_EG: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
-    "sphere": sphere_eg, "ellipsoid": ellipsoid_eg, "drop-wave": drop_wave_eg, "weierstrass": weierstrass_eg,
+    "sphere": sphere_eg, "ellipsoid": ellipsoid_eg, "sum-of-different-powers": sum_of_different_powers_eg,
+    "quintic": quintic_eg, "sum-of-different-powers-2": sum_of_different_powers_2_eg,
+    "modified-ridge": modified_ridge_eg, "drop-wave": drop_wave_eg, "weierstrass": weierstrass_eg,
     "alpine1": alpine1_eg, "ackley": ackley_eg, "griewank": griewank_eg, "rastrigin": rastrigin_eg,
     "happycat": happycat_eg, "hgbat": hgbat_eg, "rosenbrock": rosenbrock_eg,
     "high-conditioned-elliptic": high_conditioned_elliptic_eg, "discus": discus_eg, "bent-cigar": bent_cigar_eg,
