@@ -227,14 +227,17 @@ def _torch_cell_pairs(r: Tensor, space: Periodic, r_list: float) -> tuple[Tensor
         d = torch.minimum(d, L - d)
         r2 = d.mul_(d) if r2 is None else r2.addcmul_(d, d)
     cand = (r2 < (r_list + m) ** 2).nonzero().squeeze(1)
-    ic = i.index_select(0, cand).long()
-    jc = j.index_select(0, cand).long()
-    keep = r2.index_select(0, cand) < (r_list - m) ** 2
-    band = (~keep).nonzero().squeeze(1)
-    if band.numel():
+    ic = i.index_select(0, cand)
+    jc = j.index_select(0, cand)
+    band = (r2.index_select(0, cand) >= (r_list - m) ** 2).nonzero().squeeze(1)
+    if band.numel():  # rare: decide these by the exact test
         rsx = rf.index_select(0, order)
-        keep[band] = _min_image_r2(space, rsx[ic[band]], rsx[jc[band]]) < r_list * r_list
-    return order.index_select(0, ic[keep]), order.index_select(0, jc[keep])
+        ib, jb = ic.index_select(0, band), jc.index_select(0, band)
+        keep = torch.ones(cand.numel(), dtype=torch.bool, device=dev)
+        keep[band] = _min_image_r2(space, rsx.index_select(0, ib), rsx.index_select(0, jb)) < r_list * r_list
+        idx = keep.nonzero().squeeze(1)
+        ic, jc = ic.index_select(0, idx), jc.index_select(0, idx)
+    return order.index_select(0, ic), order.index_select(0, jc)
 
 
 def _vesin_cell_pairs(r: Tensor, space: Periodic, r_list: float, nl_cls, kind: str) -> tuple[Tensor, Tensor]:
