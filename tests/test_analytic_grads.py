@@ -219,3 +219,24 @@ def test_compile_failure_falls_back_to_the_fused_kernel(monkeypatch):
     e_ref, g_ref = FUSED_EG["alpine1"](x)
     assert torch.equal(e, e_ref) and torch.equal(g, g_ref)
     assert math.isfinite(float(e.sum()))
+
+
+@pytest.mark.parametrize("name", ["schaffer-f7-paper", "schaffer-f7", "expanded-schaffer-f6", "modified-xin-she-yang-5",
+                                  "schwefel"])
+def test_guards_hold_when_subnormals_are_flushed(name):
+    """The guard value of the kernels is the smallest subnormal (so that every rho > 0 stays as it is);
+    where subnormals are flushed to 0 (CUDA fast math, torch.set_flush_denormal) the gradient's divisors
+    are clamped to a normal number, so zero pairs / coordinates still give autograd's finite 0."""
+    prob = make_problem(name, dim=6)
+    x = torch.tensor([[0.0, 0.0, 1.5, 0.0, 0.0, -2.0], [0.0] * 6], dtype=torch.float64)
+    if not torch.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush denormals")
+    try:
+        for dtype in (torch.float32, torch.float64):
+            xd = x.to(dtype)
+            e_ref, g_ref = _autograd(prob.spec.f, xd)
+            e, g = FUSED_EG[name](xd)
+            assert torch.equal(e, e_ref)
+            _assert_grad_close(g, g_ref, 1e-10 if dtype == torch.float64 else 2e-4, f"{name} flushed")
+    finally:
+        torch.set_flush_denormal(False)

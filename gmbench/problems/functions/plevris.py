@@ -387,6 +387,12 @@ def _tiny(x: Tensor) -> float:
         float(torch.finfo(x.dtype).smallest_normal)
 
 
+def _normal(x: Tensor) -> float:
+    """The smallest normal number of x's dtype: guards a divisor where subnormals may be flushed to 0
+    (CUDA fast math, ``torch.set_flush_denormal``), which would turn the guard value into 0."""
+    return float(torch.finfo(x.dtype).smallest_normal)
+
+
 def _grad_out(x: Tensor, out: Tensor | None) -> Tensor:
     return torch.empty_like(x, memory_format=torch.contiguous_format) if out is None else out
 
@@ -561,7 +567,8 @@ def _schaffer_f7_eg(x: Tensor, out: Tensor | None, paper: bool) -> tuple[Tensor,
         scale = _rows(v * (4.0 / (n - 1)))  # d e / d S = 2 v / (n - 1), times 2 from d rho / d x
         z.mul_(scale)
         scale = 1.0
-    w.mul_(0.25 * scale).add_(q, alpha=10.0 * scale).div_(s.mul_(c)).mul_(z)  # k = 2 d term / d rho (x scale)
+    s.mul_(c).clamp_min_(_normal(x))  # rho^(3/4); the clamp only matters where denormals are flushed
+    w.mul_(0.25 * scale).add_(q, alpha=10.0 * scale).div_(s).mul_(z)  # k = 2 d term / d rho (x scale)
     g = _grad_out(x, out)
     g[..., -1] = 0.0
     torch.mul(w, a, out=g[..., :-1])
@@ -592,7 +599,7 @@ def expanded_schaffer_f6_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tenso
     d.mul_(0.001).add_(1.0)  # 1 + 0.001 rho (0.001 tiny rounds to 0, as 0.001 * 0)
     torch.sin(r, out=s)
     torch.cos(r, out=c)
-    c.mul_(s).div_(r)  # s cos(r) / r
+    c.mul_(s).div_(r.clamp_min_(_normal(x)))  # s cos(r) / r (the clamp: only where denormals are flushed)
     s.mul_(s).mul_(z).sub_(0.5)  # where(rho > 0, s^2, 0) - 0.5
     torch.mul(d, d, out=r)  # d^2
     s.div_(r)
@@ -740,7 +747,7 @@ def modified_xin_she_yang_5_eg(x: Tensor, out: Tensor | None = None) -> tuple[Te
     b = torch.mul(w, w, out=g).mul_(z).mul_(z).sum(-1)  # where(|x| > 0, t^2, 0), summed
     eb = torch.exp(-b)
     e = 1e4 * (1.0 + a * eb)
-    w.mul_(torch.cos(r, out=g)).div_(r).mul_(z)  # sin(r) cos(r) sign(x) / r
+    w.mul_(torch.cos(r, out=g)).div_(r.clamp_min_(_normal(x))).mul_(z)  # sin(r) cos(r) sign(x) / r
     torch.cos(x, out=r).mul_(s).mul_(2.0)  # 2 sin x cos x
     torch.mul(x, _rows(2.0 * e2), out=g).add_(r).addcmul_(w, _rows(-a))
     return e, g.mul_(_rows(1e4 * eb))
