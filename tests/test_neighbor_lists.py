@@ -22,6 +22,13 @@ needs_vesin = pytest.mark.skipif(not vesin_available(), reason="vesin (optional 
 BACKENDS = ["torch", pytest.param("vesin", marks=needs_vesin)]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_vesin_probe():
+    """Tests that hide vesin leave the cached import probe as they found it (torn down after monkeypatch)."""
+    yield
+    neighbors._vesin_module.cache_clear()
+
+
 def pairs(pl) -> list[tuple[int, int]]:
     i, j = torch.minimum(pl.i, pl.j), torch.maximum(pl.i, pl.j)
     assert bool((i < j).all()), "a pair of an atom with itself"
@@ -108,6 +115,7 @@ def test_without_vesin_the_torch_cell_list_is_used(monkeypatch):
     monkeypatch.setitem(sys.modules, "vesin_torch", None)
     monkeypatch.setitem(sys.modules, "vesin", None)
     monkeypatch.delenv("GMBENCH_NEIGHBORS", raising=False)
+    neighbors._vesin_module.cache_clear()
     assert not vesin_available()
     calls = []
     real = neighbors._torch_cell_pairs
@@ -120,6 +128,23 @@ def test_without_vesin_the_torch_cell_list_is_used(monkeypatch):
     monkeypatch.setenv("GMBENCH_NEIGHBORS", "vesin")
     with pytest.raises(GmbenchError, match="vesin is not installed"):
         cell_list_pairs(r, Periodic(9.0), 2.5)
+    monkeypatch.undo()
+    neighbors._vesin_module.cache_clear()
+
+
+@pytest.mark.skipif(not vesin_available(), reason="vesin (optional peer) not installed")
+def test_vesin_numpy_interface_when_vesin_torch_is_missing(monkeypatch):
+    pytest.importorskip("vesin")
+    monkeypatch.setitem(sys.modules, "vesin_torch", None)
+    neighbors._vesin_module.cache_clear()
+    try:
+        assert neighbors._vesin_module()[0] == "numpy"
+        g = torch.Generator().manual_seed(1)
+        r = torch.rand(2, 700, 3, generator=g, dtype=torch.float64) * 9.0
+        assert check_same(r, 9.0, 2.5, "vesin") > 0
+    finally:
+        monkeypatch.undo()
+        neighbors._vesin_module.cache_clear()
 
 
 def test_backend_switch_and_bad_values(monkeypatch):

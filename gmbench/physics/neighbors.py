@@ -100,9 +100,10 @@ def neighbor_backend(backend: str | None = None) -> str:
     return b
 
 
+@lru_cache(maxsize=1)
 def _vesin_module():
     """``vesin_torch.NeighborList`` (torch tensors, CPU and CUDA builds), else vesin's numpy one, else None.
-    Imported lazily: vesin is an optional peer (extra ``perf``)."""
+    Imported lazily, on the first cell list: vesin is an optional peer (extra ``perf``)."""
     try:
         import vesin_torch
 
