@@ -37,7 +37,7 @@ def test_perf_quick_json_is_well_formed(tmp_path, keep_threads):
     assert data["machine"]["torch_threads"] == 1
     assert data["peak_memory_method"]
     recs = data["records"]
-    assert {r["figure"] for r in recs} == {1, 2, 3, 4, 5}  # figure 6 (peak memory) is a field of each
+    assert {r["figure"] for r in recs} == {1, 2, 3, 4, 5, 6}  # peak memory is a field of each record
     for r in recs:
         assert r["name"] and r["unit"]
         if r["skipped"]:
@@ -53,6 +53,109 @@ def test_perf_quick_json_is_well_formed(tmp_path, keep_threads):
     names = [r["name"] for r in recs]
     assert any(n.startswith("energy+grad rastrigin") for n in names)
     assert any(n.startswith("adam-sweep") for n in names)
+    for key in ("jax", "jax_md", "torch_sim", "vesin", "vesin_torch", "ase"):
+        assert key in data["machine"]
+    _check_peer_rows(recs)
+    assert "reference is" in res.stdout
+
+
+def _by_name(recs, *parts):
+    got = [r for r in recs if all(p in r["name"] for p in parts)]
+    assert got, (parts, [r["name"] for r in recs])
+    return got
+
+
+def _check_peer_rows(recs):
+    """The peers' rows are there beside gmbench's, with their agreement checks (when the peer is
+    installed) or marked "not installed"."""
+    import importlib.util
+
+    def have(*mods):
+        return all(importlib.util.find_spec(m) is not None for m in mods)
+
+    for r in _by_name(recs, "adam-sweep", "vs vectorised torch"):  # plain torch: always there
+        assert not r["skipped"] and r["target"] == ">= 3x" and r["reference_name"].startswith("vectorised")
+        assert r["extra"]["rel_vs_naive_vectorised"] < 1e-4  # float32, same starts and iterates
+        assert r["extra"]["rel_vs_naive_gmbench"] < 1e-4
+    assert {r["name"].split()[1] for r in _by_name(recs, "adam-sweep", "vs naive")} == {
+        "rastrigin", "schaffer-f7-paper", "alpine1"}
+    (jx,) = _by_name(recs, "FIRE", "vs jax-md")
+    (ts,) = _by_name(recs, "FIRE", "vs torch-sim")
+    vs = _by_name(recs, "pair-list build", "vs vesin")
+    ase = _by_name(recs, "FIRE", "vs ASE")
+    assert ase[0]["target"] == ">= 20x"
+    if have("jax", "jax_md"):
+        assert not jx["skipped"] and jx["peer_version"]
+        assert jx["extra"]["energy_diff_frame0"] < 1e-9 and jx["extra"]["force_diff_max"] < 1e-9
+        assert jx["extra"]["final_energy_rel_diff_max"] < 1e-6  # same algorithm, float64
+        assert jx["ratio"] == pytest.approx(jx["gmbench"] / jx["reference"])
+    else:
+        assert jx["skipped"] and "not installed" in jx["notes"]
+    if have("torch_sim"):
+        assert not ts["skipped"]
+        assert ts["extra"]["energy_diff_max"] < 1e-9 and ts["extra"]["halved_force_diff_max"] < 1e-9
+        assert ts["extra"]["stock_force_ratio"] == pytest.approx(2.0, rel=1e-9)  # torch-sim 0.3.0's double count
+    else:
+        assert ts["skipped"] and "not installed" in ts["notes"]
+    if have("vesin"):
+        for r in vs:
+            assert not r["skipped"] and r["extra"]["pairs_identical"] is True and "IDENTICAL" in r["notes"]
+    else:
+        assert all(r["skipped"] and "not installed" in r["notes"] for r in vs)
+    (share,) = _by_name(recs, "harness share")
+    assert 0 < share["gmbench"] < 100 and share["extra"]["cells"] == 1
+    assert share["extra"]["energy"] > 0 and share["extra"]["assess"] > 0 and share["extra"]["store"] > 0
+    (fixed,) = _by_name(recs, "fixed cost per cell")
+    assert fixed["gmbench"] > 0 and fixed["extra"]["cells"] == fixed["extra"]["counts"]["done"] == 10
+
+
+PEER_MODULES = ("jax", "jax_md", "torch_sim", "vesin", "vesin.torch", "vesin_torch", "ase", "ase.optimize")
+
+
+def test_perf_without_peers_reports_not_installed(tmp_path, keep_threads, monkeypatch):
+    """Peers hidden (as if not installed): their rows are skipped with "not installed", gmbench's own
+    numbers are still there, and the command succeeds."""
+    import sys
+
+    for m in PEER_MODULES:
+        monkeypatch.setitem(sys.modules, m, None)  # `import m` now raises ImportError
+    path = tmp_path / "perf.json"
+    res = runner.invoke(app, ["perf", "--quick", "--device", "cpu", "--threads", "1", "--figure", "3", "--figure", "4",
+                              "--json", str(path)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    recs = json.loads(path.read_text())["records"]
+    peers = [r for r in recs if any(k in r["name"] for k in ("vs jax-md", "vs torch-sim", "vs vesin", "vs ASE"))]
+    assert len(peers) >= 4
+    for r in peers:
+        assert r["skipped"] and "not installed (pip install gmbench[perf])" in r["notes"], r
+        assert r["gmbench"] is not None and r["gmbench"] > 0 and r["reference"] is None and r["ratio"] is None
+    assert "not installed" in res.stdout
+
+
+def test_gmbench_import_does_not_import_peers():
+    """The peers are optional: importing gmbench (and its perf package) imports none of them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gmbench, gmbench.bench, gmbench.cli.app; "
+            f"print([m for m in {list(PEER_MODULES)!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_vectorised_adam_reference_matches_torch_optim_adam():
+    """The vectorised plain-torch sweep `gmbench perf` times is Adam: the naive per-rate
+    torch.optim.Adam loop's best energies, in float64."""
+    from gmbench.bench import naive_adam_sweep
+    from gmbench.bench.peers import VectorisedAdam
+
+    prob = make_problem("alpine1", dim=13, bounds=[-100, 100])
+    x = torch.rand(9, 13, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 200 - 100
+    lrs = [0.05, 0.3, 1.5]
+    ref = naive_adam_sweep(prob.energy_fn(), x, lrs, 25)
+    got = VectorisedAdam(prob.energy_fn())(x, lrs, 25)
+    assert torch.allclose(got, ref, rtol=1e-10, atol=0)
+    assert not torch.equal(ref[0], ref[2])  # the rates do differ
 
 
 @pytest.mark.parametrize("args, msg", [

@@ -21,14 +21,23 @@ class Sizes:
     eg_batch: int = 10_000
     eg_dim: int = 1_000
     bw_elems: int = 2**26  # 256 MiB of float32 per side of the copy
-    adam_fn: str = "rastrigin"
-    adam_points: int = 10_000
-    adam_dim: int = 1_000
-    adam_lrs: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2)
-    adam_steps: int = 10
+    # Adam sweep cases: (function, points, dim, learning rates, steps); the rates are the grid
+    # 0.05, 0.10, ... (n of them); 100 rates = the suites' default grid 0.05..5.0. Steps are reduced at
+    # large scale to keep the whole run near ten minutes (they scale the work, not the per-step cost).
+    adam_cases: tuple[tuple[str, int, int, int, int], ...] = (
+        ("rastrigin", 50, 100, 8, 100),
+        ("rastrigin", 2_000, 1_000, 8, 5),
+        ("rastrigin", 10_000, 1_000, 4, 2),
+        ("schaffer-f7-paper", 200, 100, 100, 10),  # the paper suites' size: 200 points x 100 rates, D = 100
+        ("alpine1", 200, 100, 100, 10),
+        ("schaffer-f7-paper", 2_000, 1_000, 8, 3),
+        ("alpine1", 2_000, 1_000, 8, 3),
+    )
+    adam_compiled: bool = True  # also the vectorised reference under torch.compile (compiled once per function)
     fire_batch: int = 100
     fire_steps: int = 200
     ase_steps: int = 200
+    torch_sim_steps: int = 50  # torch-sim's model loops over structures in Python: fewer steps, same for both
     nl_sizes: tuple[int, ...] = (100, 1_000, 10_000)
     sn_forward_steps: int = 100
     sn_adapt_epochs: int = 100
@@ -36,8 +45,9 @@ class Sizes:
     quick: bool = False
 
 
-QUICK = Sizes(eg_batch=64, eg_dim=100, bw_elems=2**20, adam_points=16, adam_dim=50, adam_lrs=(0.05, 0.1),
-              adam_steps=5, fire_batch=4, fire_steps=5, ase_steps=5, nl_sizes=(100, 1_000),
+QUICK = Sizes(eg_batch=64, eg_dim=100, bw_elems=2**20,
+              adam_cases=(("rastrigin", 16, 50, 2, 5), ("schaffer-f7-paper", 8, 20, 3, 3), ("alpine1", 8, 20, 3, 3)),
+              adam_compiled=False, fire_batch=4, fire_steps=5, ase_steps=5, torch_sim_steps=5, nl_sizes=(100, 1_000),
               sn_forward_steps=2, sn_adapt_epochs=1, repeats=1, quick=True)
 
 
@@ -57,6 +67,7 @@ class Record:
     reference_peak_mem_mb: float | None = None
     skipped: bool = False
     notes: str = ""
+    peer_version: str | None = None  # the reference's package version, for the peers (jax-md, torch-sim, vesin, ASE)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

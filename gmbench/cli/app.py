@@ -484,19 +484,21 @@ def perf(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
     quick: bool = typer.Option(False, "--quick", help="Tiny sizes (seconds; for tests and CI), not the issue's."),
-    figure: Optional[List[int]] = typer.Option(None, "--figure", help="Only these figures 1-5 (repeatable)."),
+    figure: Optional[List[int]] = typer.Option(None, "--figure", help="Only these figures 1-6 (repeatable)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch intra-op threads (default: torch's)."),
 ) -> None:
-    """Speed of gmbench's own kernels, each next to its reference in the same process: energy+gradient
-    throughput vs a bandwidth probe, Adam sweep vs torch.optim.Adam, batched FIRE vs ASE, neighbour-list
-    scaling, StriderNET vs the paper's Table 10, and the peak memory of each."""
+    """Speed of gmbench's own kernels, each next to its references and peers in the same process:
+    energy+gradient throughput vs a bandwidth probe, Adam sweep vs torch.optim.Adam and a vectorised
+    torch sweep, batched FIRE vs ASE, jax-md and torch-sim, neighbour lists vs vesin, StriderNET vs the
+    paper's Table 10, the harness overhead, and the peak memory of each. Peers not installed are
+    reported as skipped (pip install gmbench[perf])."""
     from gmbench.core.env import resolve_device
     from gmbench.bench import check_json_path, render, run_perf
 
     dev = resolve_device(device)
     check_json_path(json_path)
-    if figure and any(k not in (1, 2, 3, 4, 5) for k in figure):
-        raise GmbenchError(f"unknown --figure {figure} (use 1 to 5)")
+    if figure and any(k not in (1, 2, 3, 4, 5, 6) for k in figure):
+        raise GmbenchError(f"unknown --figure {figure} (use 1 to 6)")
     if threads is not None and threads < 1:
         raise GmbenchError(f"bad --threads {threads}: must be at least 1")
     res = run_perf(dev, quick=quick, only=figure, threads=threads,
