@@ -464,7 +464,8 @@ class BlockedEnergyGrad:
             return self.eg(x, out)
         return self.f(x), self.grad(x)
 
-    def __call__(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def __call__(self, x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """(energies, gradient); the gradient is written into ``out`` (contiguous, x's shape) when given."""
         with torch.no_grad():
             d = x.shape[-1]
             flat = x.reshape(-1, d)
@@ -474,16 +475,20 @@ class BlockedEnergyGrad:
                 rows -= rows % 64  # differs from its vector lanes in the last ulp) then falls where it
                 # falls in the whole batch, so the energies equal f's on the whole batch, not only per block
             if n <= rows:
-                return self._eg(x)
+                e, g = self._eg(x, out)
+                if out is not None and g is not out:
+                    out.copy_(g)
+                    g = out
+                return e, g
             e = torch.empty(n, dtype=x.dtype, device=x.device)
-            g = torch.empty_like(flat, memory_format=torch.contiguous_format)
+            g = torch.empty_like(flat, memory_format=torch.contiguous_format) if out is None else out.view(n, d)
             for r0 in range(0, n, rows):  # blocks of points, not points
                 gb_out = g[r0:r0 + rows]
                 eb, gb = self._eg(flat[r0:r0 + rows], gb_out)
                 e[r0:r0 + rows] = eb
                 if gb is not gb_out:
                     gb_out.copy_(gb)
-            return e.reshape(x.shape[:-1]), g.reshape(x.shape)
+            return e.reshape(x.shape[:-1]), (g.reshape(x.shape) if out is None else out)
 
 
 _COMPILED_EG: dict = {}
