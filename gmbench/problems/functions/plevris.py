@@ -45,6 +45,11 @@ therefore finite everywhere, including x*. What they are at non-smooth points:
 * infinite-slope points of fractional powers (F11 and F12 on their spheres, F18 / schaffer-f7-paper at a
   zero pair, F27 at x_2 = ... = x_n = 0, F30 at x_i = 0): that term contributes 0, so the returned vector
   is the gradient of the remaining smooth terms (at x* of F11/F12 this is exactly 0).
+
+Fused analytic energy+gradient kernels (``<name>_eg``, registered as ``FunctionSpec.eg``; every function
+but F17, F24 and F25) give the same energies bit for bit and autograd's gradients with these same
+conventions, without an autograd graph: gradient methods (the Adam sweep, gd, adam, fire) use them
+through ``FunctionProblem.energy_and_grad_fn``; ``GMBENCH_PLAIN=1`` switches back to autograd.
 """
 
 from __future__ import annotations
