@@ -232,3 +232,22 @@ def test_ka_problem_relaxes_with_a_verlet_skin_not_in_its_configuration(tmp_path
         torch.testing.assert_close(grad, -f0.reshape(2, -1), rtol=1e-13, atol=1e-10)
         x = x + 0.01 * torch.randn(x.shape, generator=g, dtype=torch.float64)
     assert energy._verlet.n_builds == 1
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_far_and_non_finite_coordinates(backend):
+    """Unwrapped coordinates thousands of boxes away, and atoms with NaN/inf coordinates (in no pair,
+    as in the reference; vesin refuses them, so such a batch goes to the torch cell list)."""
+    g = torch.Generator().manual_seed(9)
+    L = 9.0
+    r = torch.rand(2, 600, 3, generator=g, dtype=torch.float64) * L
+    far = r + L * torch.randint(-5000, 5000, r.shape, generator=g).to(torch.float64)
+    assert check_same(far, L, 2.5, backend) > 0
+    bad = r.clone()
+    bad[0, 3] = float("nan")
+    bad[1, 7, 1] = float("inf")
+    bad[1, 8, 2] = -float("inf")
+    n = check_same(bad, L, 2.5, backend)
+    assert n > 0
+    got = pairs(cell_list_pairs(bad, Periodic(L), 2.5, backend))
+    assert not any(a in (3, 607, 608) or b in (3, 607, 608) for a, b in got)

@@ -28,7 +28,8 @@ Two ways to enumerate the pairs that an energy sums over:
 
 A pair is in a list when its minimum-image squared distance, computed as ``d = r_i - r_j;
 d -= L round(d / L); |d|^2`` in the dtype of the positions, is *strictly* below ``r_list**2`` (as the
-energies' own cut-off test ``r2 < rc2``).
+energies' own cut-off test ``r2 < rc2``). Atoms with a non-finite coordinate are in no pair. The
+lists are exact for coordinates within ``EXACT_RANGE`` (10^6) box lengths of the origin.
 
 :class:`VerletList` keeps a pair list with a skin and rebuilds it only when some atom has moved more
 than ``skin/2`` since the last build (or the batch shape changed).
@@ -127,11 +128,24 @@ def _min_image_r2(space: Periodic, ra: Tensor, rb: Tensor) -> Tensor:
     return (d * d).sum(-1)
 
 
-def _grid(L: float, r_list: float, dtype: torch.dtype) -> tuple[int, int]:
+#: coordinates are handled exactly up to this many box lengths from the origin (the rounding margins
+#: grow with |r|; beyond it pairs of such far-away atoms may differ from the dense reference's)
+EXACT_RANGE = 1e6
+
+
+def _scale(rf: Tensor, L: float) -> float:
+    """Magnitude of the coordinates for the rounding margins: the largest finite |r|, at least L and at
+    most ``EXACT_RANGE * L`` (non-finite atoms have NaN distances: in no pair, as in the reference)."""
+    a = rf.abs()
+    big = float(torch.where(torch.isfinite(a), a, torch.zeros_like(a)).max()) if a.numel() else 0.0
+    return min(max(L, big), EXACT_RANGE * L)
+
+
+def _grid(L: float, r_list: float, dtype: torch.dtype, scale: float) -> tuple[int, int]:
     """Cells per side ``nc`` and reach ``k`` (neighbour cells within ``k`` in each direction): cells of
     side >= ``r_list/k`` plus a rounding margin, so that two atoms closer than ``r_list`` (as computed)
     are never more than ``k`` cells apart; ``nc >= 2k + 1`` so that the offsets reach distinct cells."""
-    margin = 64.0 * torch.finfo(dtype).eps * L
+    margin = 64.0 * torch.finfo(dtype).eps * scale
     for k in (2, 1):
         nc = int(L // (r_list / k + margin))
         if nc >= 2 * k + 1:
@@ -178,10 +192,11 @@ def _torch_cell_pairs(r: Tensor, space: Periodic, r_list: float) -> tuple[Tensor
     BN = B * N
     L = space.box
     dev = r.device
-    nc, k = _grid(L, r_list, r.dtype)
+    rf = r.reshape(BN, 3)
+    scale = _scale(rf, L)
+    nc, k = _grid(L, r_list, r.dtype, scale)
     ncell = nc**3
     w = L / nc
-    rf = r.reshape(BN, 3)
     rw = space.wrap(rf)
     c3 = torch.floor(rw * (1.0 / w)).long().clamp_(0, nc - 1)
     cid = (c3[:, 0] * nc + c3[:, 1]) * nc + c3[:, 2]
@@ -219,7 +234,7 @@ def _torch_cell_pairs(r: Tensor, space: Periodic, r_list: float) -> tuple[Tensor
         torch.repeat_interleave(delta, rowlen.int(), output_size=total))
     i = torch.repeat_interleave(torch.arange(BN, device=dev, dtype=torch.int32), per_atom.int(), output_size=total)
     f32 = torch.float32
-    m = 64.0 * torch.finfo(f32).eps * L + 64.0 * torch.finfo(r.dtype).eps * max(L, float(rf.abs().max()))
+    m = 64.0 * torch.finfo(f32).eps * L + 64.0 * torch.finfo(r.dtype).eps * scale
     rs = rw.index_select(0, order).to(f32).t().contiguous()  # (3, BN)
     r2 = None
     for c in range(3):
@@ -241,14 +256,17 @@ def _torch_cell_pairs(r: Tensor, space: Periodic, r_list: float) -> tuple[Tensor
     return order.index_select(0, ic), order.index_select(0, jc)
 
 
-def _vesin_cell_pairs(r: Tensor, space: Periodic, r_list: float, nl_cls, kind: str) -> tuple[Tensor, Tensor]:
+def _vesin_cell_pairs(r: Tensor, space: Periodic, r_list: float, nl_cls, kind: str) -> tuple[Tensor, Tensor] | None:
     """vesin's half list per structure at a cut-off a rounding margin above ``r_list`` (a superset of
     the reference set); pairs within the margin band around ``r_list`` are decided by the exact test of
-    the module docstring. Unordered flat pairs."""
+    the module docstring. Unordered flat pairs; None when a coordinate is not finite (vesin refuses
+    those)."""
     B, N, _ = r.shape
     L = space.box
     rf = r.reshape(B * N, 3)
-    m = 64.0 * torch.finfo(r.dtype).eps * max(L, float(rf.abs().max()))
+    if not bool(torch.isfinite(rf).all()):
+        return None  # vesin refuses non-finite coordinates: the torch cell list handles them
+    m = 64.0 * torch.finfo(r.dtype).eps * _scale(rf, L)
     nl = nl_cls(cutoff=r_list + m, full_list=False, n_threads=max(1, torch.get_num_threads()))
     r64 = r.detach().to(torch.float64)
     ii, jj = [], []
@@ -300,10 +318,8 @@ def cell_list_pairs(r: Tensor, space: Periodic, r_list: float, backend: str | No
             raise GmbenchError(f"{_ENV}=vesin: vesin is not installed (pip install 'gmbench[perf]')")
     if vs is not None and vs[0] == "numpy" and r.device.type != "cpu" and want == "auto":
         vs = None
-    if vs is not None:
-        a, b = _vesin_cell_pairs(r, space, r_list, vs[1], vs[0])
-    else:
-        a, b = _torch_cell_pairs(r, space, r_list)
+    found = None if vs is None else _vesin_cell_pairs(r, space, r_list, vs[1], vs[0])
+    a, b = found if found is not None else _torch_cell_pairs(r, space, r_list)
     return PairList(a, b, a // N, B, N)
 
 
