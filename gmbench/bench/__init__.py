@@ -2,7 +2,9 @@
 
 :mod:`.timing` (sizes, records, interleaved best-of timing), :mod:`.memory` (peak memory probes),
 :mod:`.references` (the straightforward implementations and ASE calculator gmbench is measured
-against), :mod:`.drivers` (one function per figure, and :func:`run_perf`), :mod:`.render` (the table).
+against), :mod:`.peers` (jax-md, torch-sim, vesin and the vectorised plain-torch Adam sweep; the peers
+are optional and imported only when measured), :mod:`.overhead` (the harness's share of a cell),
+:mod:`.drivers` (one function per figure, and :func:`run_perf`), :mod:`.render` (the table).
 """
 
 from gmbench.bench.drivers import FIGURES, check_json_path, run_perf

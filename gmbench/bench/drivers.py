@@ -147,7 +147,8 @@ def fig_adam(sz: Sizes, device: torch.device) -> list[Record]:
         fast = prob.energy_and_grad_fn() is not None
         vec = VectorisedAdam(f)
         vec_c: VectorisedAdam | None = None
-        c_note = "the torch.compile variant is not measured with --quick" if sz.quick else ""
+        c_note = ("the torch.compile variant is not measured with --quick" if sz.quick
+                  else "the torch.compile variant is not measured (adam_compiled off)")
         if sz.adam_compiled:
             try:
                 if fn_name not in compiled_refs:
@@ -387,9 +388,10 @@ def _fire_torch_sim(sz: Sizes, device: torch.device, frames: Tensor, box: float,
     def ours() -> Tensor:
         return fire_relax(lj, r, steps, params, shift=lj.space.shift)[1]
 
-    if peer_import("torch_sim") is None:
+    if peer_import("torch_sim") is None or device.type != "cpu":
         (t,), (mem,), _ = time_pair([ours], device, max(1, sz.repeats - 2))
-        rec.gmbench, rec.peak_mem_mb, rec.skipped, rec.notes = work / t, mem, True, NOT_INSTALLED
+        rec.gmbench, rec.peak_mem_mb, rec.skipped = work / t, mem, True
+        rec.notes = NOT_INSTALLED if device.type == "cpu" else "torch-sim is measured on the CPU only"
         return rec
     try:
         tsim = TorchSimLJ(box, 100, B, TS_SIGMA, TS_EPSILON, TS_CUTOFF, params.dt_start, params.dt_max)
@@ -540,7 +542,8 @@ def _nl_build_vs_vesin(n: int, sz: Sizes, device: torch.device) -> list[Record]:
                 + (" with backend='torch'" if label == "pure torch" else (f" ({default_kind})" if default_kind else ""))
                 + f": {len(ours)} pairs")
         if peer_t is None:
-            rec.skipped, rec.notes = True, f"{what}; vesin {NOT_INSTALLED}"
+            rec.skipped = True
+            rec.notes = f"{what}; " + (f"vesin {NOT_INSTALLED}" if device.type == "cpu" else "vesin is measured on the CPU only")
         else:
             theirs = canonical_pairs(*peer_out)
             same = bool(torch.equal(ours.cpu(), theirs.cpu()))
