@@ -163,7 +163,7 @@ def _adam_block(eg, x, lrs, n_steps, beta1, beta2, eps, clamp, report_every, li,
 
     for t in range(1, n_steps + 2):
         e, g = eg(x)  # the last pass only scores the final iterates
-        e = torch.nan_to_num(e, nan=math.inf).view(-1)
+        e = torch.nan_to_num(e, nan=math.inf).reshape(-1)  # (rate, point) row-major
         # not e.min(dim=1): the (values, indices) reduction opens a parallel region even for tiny tensors,
         # ~10 ms on a busy 2-core box (torch 2.13); argmin and two index_selects of the flat rows instead
         k = e.view(nl, npt).argmin(dim=1).add_(base)  # flat row of each rate's lowest-energy point
