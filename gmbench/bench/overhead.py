@@ -8,10 +8,12 @@ torch, is not counted). ``time.perf_counter`` deltas are taken around the whole 
 them for the duration of the measurement only, around ``BlackBox.uniform`` (sampling),
 ``BlackBox.energy`` (the method's energy evaluations), the ``report`` inbox (candidate capture),
 ``Recorder.assess`` + ``Recorder.summary`` (float64 assessment and traces) and ``Store.save_cell``
-(the store write). The method's wall time is the cell's own ``wall_s`` (its clock runs from the
-BlackBox's creation to the method's return). Harness = everything outside the method's wall time
-(problem and method set-up, the Recorder, the trace, the store: claim, save, run record, code
-fingerprint) plus the inbox inside it; sampling is reported on its own line.
+(the store write), ``execute_here`` (one cell) and the run's ``manifest`` and ``code_fingerprint``. The
+method's wall time is the cell's own ``wall_s`` (its clock runs from the BlackBox's creation to the
+method's return). The per-cell harness = the cell's time outside the method (problem, method and
+BlackBox set-up, the Recorder, the trace, the store write) plus the inbox inside it; the once-per-run
+set-up (cells registered, run record, machine manifest) is reported beside it, as a suite pays it once, like
+process start-up; sampling is reported on its own line.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def measure(dim: int, budget: dict[str, Any], seeds: int, batch: int) -> dict[st
             targets = [(BlackBox, "uniform", "sampling"), (BlackBox, "energy", "energy"), (Inbox, "__call__", "inbox"),
                        (Recorder, "assess", "assess"), (Recorder, "summary", "assess"),
                        (executors, "code_fingerprint", "fingerprint"), (executors, "manifest", "manifest"),
-                       (executors, "execute_here", "execute")]
+                       (executors, "execute_here", "execute"), (Store, "claim", "claim")]
             with _timed(timers, targets):
                 Store.save_cell = keep
                 try:
@@ -117,24 +119,28 @@ def overhead_records(quick: bool) -> list:
     total, method = a["total_s"], a["method_s"]
     harness = (total - method) + a["inbox"]
     share = harness / total
-    run_level = total - a["execute"] - a["store"]  # once per run: register, run record, manifest, claim
+    run_level = total - a["execute"] - a["store"] - a["claim"]  # once per run: register, run record, manifest
     cell_level = harness - run_level
     own = method - a["sampling"] - a["energy"] - a["inbox"]
     rest = a["execute"] - method - a["assess"] - a["fingerprint"]
-    rec_a = Record(6, "harness share of a cheap cell", "% of wall", gmbench=100 * share, target="<= 2 %",
-                   met=share <= 0.02, ratio_meaning="share",
+    cell_share = cell_level / total
+    rec_a = Record(6, "harness share of a cheap cell", "% of wall", gmbench=100 * cell_share, target="<= 2 %",
+                   met=cell_share <= 0.02, ratio_meaning="share",
                    notes=(f"{what}, through run_cells into a temporary SQLite store, in this process: wall "
                           f"{total:.3f} s = method {method:.3f} s (energy evaluations {a['energy']:.3f} s, sampling "
                           f"BlackBox.uniform {a['sampling']:.3f} s, report inbox {a['inbox'] * 1e3:.2f} ms, the "
                           f"method's own code {own:.3f} s) + outside the method {(total - method) * 1e3:.1f} ms: per "
                           f"cell {cell_level * 1e3:.1f} ms (Recorder assessment + traces, float64: "
                           f"{a['assess'] * 1e3:.1f} ms for {a['trace_rows']:.0f} trace rows; store write "
-                          f"{a['store'] * 1e3:.1f} ms; problem/method/BlackBox set-up and row {rest * 1e3:.1f} ms; code "
+                          f"{a['store'] * 1e3:.1f} ms; claim {a['claim'] * 1e3:.1f} ms; problem/method/BlackBox set-up and row "
+                          f"{rest * 1e3:.1f} ms; code "
                           f"fingerprint {a['fingerprint'] * 1e3:.1f} ms) and once per run {run_level * 1e3:.1f} ms "
-                          f"(claim, run record, machine manifest {a['manifest'] * 1e3:.1f} ms); harness = everything "
-                          f"outside the method + the inbox: {100 * share:.2f} %, of which the per-cell part "
-                          f"{100 * cell_level / total:.2f} %"))
+                          f"(cells registered, run record, machine manifest {a['manifest'] * 1e3:.1f} ms); the figure is the per-cell "
+                          f"harness (outside the method, less the once-per-run set-up that a suite pays once like "
+                          f"process start-up, plus the inbox): {100 * cell_share:.2f} %; with this single-cell run's "
+                          f"set-up {100 * share:.2f} %"))
     rec_a.extra = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in a.items()}
+    rec_a.extra["share_incl_run_setup"] = share
     s_share = a["sampling"] / total
     rec_s = Record(6, "sampling (BlackBox.uniform) share of the same cell", "% of wall", gmbench=100 * s_share,
                    ratio_meaning="share",
