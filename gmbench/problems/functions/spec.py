@@ -403,6 +403,8 @@ class InstanceTransform:
                 g = out
             return e, g
 
+        if hasattr(eg, "block_elems"):
+            eg_k.block_elems = eg.block_elems  # type: ignore[attr-defined]
         return eg_k
 
 
@@ -450,10 +452,12 @@ class BlockedEnergyGrad:
 
     __slots__ = ("block_elems", "f", "grad", "eg", "kernel")
 
-    def __init__(self, f: EnergyFn, grad: Callable[[Tensor], Tensor] | None = None, block_elems: int = 2**16,
+    def __init__(self, f: EnergyFn, grad: Callable[[Tensor], Tensor] | None = None, block_elems: int | None = None,
                  compile: bool = False, eg: Callable[..., tuple[Tensor, Tensor]] | None = None):
         if grad is None and eg is None:
             raise GmbenchError("BlockedEnergyGrad needs a gradient function or a fused energy-and-gradient kernel")
+        if block_elems is None:  # a kernel may ask for bigger blocks (``eg.block_elems``), else 2^16 elements
+            block_elems = getattr(eg, "block_elems", 2**16)
         self.f, self.grad, self.eg, self.block_elems = f, grad, eg, int(block_elems)
         self.kernel = _compiled_eg(f, grad, eg) if compile else None
 
