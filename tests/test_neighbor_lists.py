@@ -235,6 +235,14 @@ def test_ka_problem_relaxes_with_a_verlet_skin_not_in_its_configuration(tmp_path
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_far_coordinates_float32(backend):
+    g = torch.Generator().manual_seed(10)
+    r = torch.rand(2, 600, 3, generator=g, dtype=torch.float64) * 9.0
+    far = (r + 9.0 * torch.randint(-50, 50, r.shape, generator=g).to(torch.float64)).float()
+    assert check_same(far, 9.0, 2.5, backend) > 0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_far_and_non_finite_coordinates(backend):
     """Unwrapped coordinates thousands of boxes away, and atoms with NaN/inf coordinates (in no pair,
     as in the reference; vesin refuses them, so such a batch goes to the torch cell list)."""

@@ -40,7 +40,6 @@ no periodic shift: callers take the minimum image, the only image within ``r_lis
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -141,29 +140,30 @@ def _scale(rf: Tensor, L: float) -> float:
     return min(max(L, big), EXACT_RANGE * L)
 
 
-def _grid(L: float, r_list: float, dtype: torch.dtype, scale: float) -> tuple[int, int]:
+def _grid(L: float, r_list: float, dtype: torch.dtype, scale: float) -> tuple[int, int, float]:
     """Cells per side ``nc`` and reach ``k`` (neighbour cells within ``k`` in each direction): cells of
     side >= ``r_list/k`` plus a rounding margin, so that two atoms closer than ``r_list`` (as computed)
-    are never more than ``k`` cells apart; ``nc >= 2k + 1`` so that the offsets reach distinct cells."""
+    are never more than ``k`` cells apart; ``nc >= 2k + 1`` so that the offsets reach distinct cells.
+    Also returns the margin."""
     margin = 64.0 * torch.finfo(dtype).eps * scale
     for k in (2, 1):
         nc = int(L // (r_list / k + margin))
         if nc >= 2 * k + 1:
-            return nc, k
-    return 3, 1  # L >= 3 r_list but not 3 r_list + margin: 27 cells, all neighbours of each other
+            return nc, k, margin
+    return 3, 1, margin  # L >= 3 r_list but not 3 r_list + margin: 27 cells, all neighbours of each other
 
 
 @lru_cache(maxsize=16)
-def _column_runs(nc: int, k: int, w: float, r_list: float, device: str) -> tuple[Tensor, Tensor]:
+def _column_runs(nc: int, k: int, w: float, reach: float, device: str) -> tuple[Tensor, Tensor]:
     """The half shell of neighbour cells of every cell of an ``nc^3`` grid (cell id ``(x nc + y) nc + z``)
     as runs of consecutive cell ids. Per column offset ``(ox, oy)`` of the half plane ``(ox, oy) > (0, 0)``
-    (those whose gap in x-y is below ``r_list``): cells ``z-k .. z+k``; for the own column ``(0, 0)``:
+    (those whose gap in x-y is below ``reach``): cells ``z-k .. z+k``; for the own column ``(0, 0)``:
     cells ``z .. z+k`` (pairs inside the own cell are taken from the atom on). Each column is split at the
     periodic wrap in z into two runs ``[first, last]``; the second is empty (``last < first``) when the
     column does not wrap. Returns ``first``, ``last``: (nc^3, 2C) with the own column's first run first."""
     cols = [(0, 0)] + [(ox, oy) for ox in range(-k, k + 1) for oy in range(-k, k + 1)
                        if (ox, oy) > (0, 0)
-                       and (max(abs(ox) - 1, 0) ** 2 + max(abs(oy) - 1, 0) ** 2) * w * w < (1.001 * r_list) ** 2]
+                       and (max(abs(ox) - 1, 0) ** 2 + max(abs(oy) - 1, 0) ** 2) * w * w < reach * reach]
     g = torch.arange(nc)
     x, y, z = (t.reshape(-1, 1) for t in torch.meshgrid(g, g, g, indexing="ij"))
     o = torch.tensor(cols)
@@ -194,7 +194,7 @@ def _torch_cell_pairs(r: Tensor, space: Periodic, r_list: float) -> tuple[Tensor
     dev = r.device
     rf = r.reshape(BN, 3)
     scale = _scale(rf, L)
-    nc, k = _grid(L, r_list, r.dtype, scale)
+    nc, k, margin = _grid(L, r_list, r.dtype, scale)
     ncell = nc**3
     w = L / nc
     rw = space.wrap(rf)
@@ -207,7 +207,7 @@ def _torch_cell_pairs(r: Tensor, space: Periodic, r_list: float) -> tuple[Tensor
     counts = torch.bincount(cid, minlength=B * ncell)
     ends = torch.cumsum(counts, 0)
     starts = ends - counts
-    first, last = _column_runs(nc, k, w, r_list, str(dev))
+    first, last = _column_runs(nc, k, w, r_list + 2.0 * margin, str(dev))
     if B > 1:
         base = scid - torch.remainder(scid, ncell)
         loc = scid - base
