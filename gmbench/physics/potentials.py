@@ -157,9 +157,9 @@ def _compiled(fn: Callable) -> Callable:
 # the dense "half-shell" kernel: every unordered pair once, no index gather or scatter, cache-blocked
 # ---------------------------------------------------------------------------------------------
 
-#: pair terms per block of structures in :func:`_half_shell_forces` (about 30 such float64 arrays of
-#: this size stay in a 2 MB L2 cache; measured best between 2e4 and 4e4 for N = 100)
-HALF_SHELL_BLOCK = 32768
+#: pair terms per block of structures in :func:`_half_shell_forces`: the block's buffers (about 16
+#: float64 arrays of this size, 1.3 MB) stay in a 2 MB L2 cache; 1e4-2e4 measured best for N = 100
+HALF_SHELL_BLOCK = 10000
 
 
 def half_shell_offsets(n: int) -> tuple[int, Tensor]:
@@ -176,8 +176,42 @@ def half_shell_offsets(n: int) -> tuple[int, Tensor]:
     return K, w
 
 
+class _HalfShellPlan:
+    """Buffers and their per-block views for :func:`_half_shell_forces` at one (B, N, dtype, device):
+    built once and reused by every call with that shape, so a step creates no tensors and no views
+    inside the block loop (each costs microseconds of dispatch, comparable to a block's arithmetic)."""
+
+    @staticmethod
+    def key_for(B: int, N: int, K: int, dtype: torch.dtype, device: torch.device) -> tuple:
+        return (B, N, K, min(B, max(1, HALF_SHELL_BLOCK // (N * K))), dtype, device)
+
+    def __init__(self, B: int, N: int, K: int, dtype: torch.dtype, device: torch.device):
+        opts = dict(dtype=dtype, device=device)
+        self.key = self.key_for(B, N, K, dtype, device)
+        bs = self.key[3]
+        self.xe = torch.empty(3, B, 2 * N, **opts)  # (3, B, 2N): partner j = i + k without a modulo
+        self.e = torch.empty(B, **opts)
+        self.f = torch.empty(3, B, N, **opts)
+        xi_all, xj_all = self.xe[:, :, :N, None], self.xe.unfold(-1, K, 1)[:, :, 1:N + 1]  # x_i, x_{i+k}
+        dbuf, tbuf = torch.empty(3, bs, N, K, **opts), torch.empty(3, bs, N, K, **opts)
+        r2buf, ibuf, sbuf, abuf = (torch.empty(bs, N, K, **opts) for _ in range(4))
+        z = torch.zeros(3, bs, N * (N + 2), **opts)
+        # pair (i, k) of structure b at flat z[c, b, i N + (i + k)]: rows of stride N + 1
+        gbuf = z.as_strided((3, bs, N, K), (z.stride(0), z.stride(1), N + 1, 1), 1)
+        colbuf = torch.empty(3, bs, N, **opts)
+        self.blocks = []
+        for b0 in range(0, B, bs):
+            b1 = min(B, b0 + bs)
+            nb = b1 - b0
+            self.blocks.append((
+                xi_all[:, b0:b1], xj_all[:, b0:b1], dbuf[:, :nb], tbuf[:, :nb], tbuf[0, :nb].view(nb, -1),
+                r2buf[:nb], ibuf[:nb], sbuf[:nb], abuf[:nb], self.e[b0:b1], gbuf[:, :nb], self.f[:, b0:b1],
+                z[:, :nb].view(3, nb, N + 2, N), colbuf[:, :nb]))
+
+
 def _half_shell_forces(r: Tensor, box: float | None, tables: tuple, lj: bool, pair_fn, du_fn, kw: dict,
-                       forces: bool = True) -> tuple[Tensor, Tensor | None]:
+                       forces: bool = True, plan: _HalfShellPlan | None = None
+                       ) -> tuple[Tensor, Tensor | None]:
     """Energies (B,) and forces (B, N, 3) of a pair potential over all pairs of each structure.
 
     The same sum as :func:`_dense_pair_forces` (all pairs i < j, minimum image when ``box`` is given,
@@ -189,40 +223,31 @@ def _half_shell_forces(r: Tensor, box: float | None, tables: tuple, lj: bool, pa
     * the reaction force on j = (i + k) mod N is summed without a scatter: the pair forces are
       written into a zeroed buffer with row stride N + 1, which puts pair (i, k) at flat position
       i N + (i + k), and summing the buffer's rows of length N adds each to atom (i + k) mod N;
-    * blocks of about ``HALF_SHELL_BLOCK`` pair terms (a few structures), every intermediate written
-      into buffers allocated once per call, so the working set stays in cache and no step pays for
-      fresh pages (a new 1 MB tensor costs more in page faults than the arithmetic on it);
+    * blocks of about ``HALF_SHELL_BLOCK`` pair terms (a few structures) with every intermediate in
+      buffers of a :class:`_HalfShellPlan` (reused across calls when ``plan`` fits), so the working
+      set stays in cache and no step pays for fresh pages or new views;
     * ``tables`` = per-(i, k) sigma^2, epsilon, r_cut^2 (or None) and pair weights (K,), built once per
-      potential (:meth:`PairEnergy._half_shell_tables`); the cut-off test is ``sign(r_c^2 - r^2) > 0``,
-      exactly ``r^2 < r_c^2``; for Lennard-Jones (``lj``) the epsilon table holds 4 eps times the
-      pair weight and energy and force share s6 = (sigma^2/r^2)^3: u = 4 eps (s6^2 - s6),
-      -2 du/d(r^2) = 12 (4 eps s6^2 - 2 eps s6) / r^2.
+      potential (:meth:`PairEnergy._half_shell_tables`); the cut-off test is ``r^2 < r_c^2`` as in
+      the general path (written as 1.0 / 0.0, which zeroes 1/r^2 beyond the cut-off); for
+      Lennard-Jones (``lj``) the epsilon table holds 4 eps times the pair weight, and energy and force
+      share s6 = (sigma^2/r^2)^3: u = 4 eps (s6^2 - s6), -2 du/d(r^2) = 12 (4 eps s6^2 - 2 eps s6) / r^2.
 
-    ``forces=False`` returns (energies, None) and skips the force part.
+    ``forces=False`` returns (energies, None) and skips the force part. The returned tensors are new.
     """
     B, N, _ = r.shape
     sig2, eps, rc2, wts = tables
     K = sig2.shape[1]
-    dtype, dev = r.dtype, r.device
-    e_out = torch.zeros(B, dtype=dtype, device=dev)
-    f_out = torch.zeros(3, B, N, dtype=dtype, device=dev) if forces else None
     if K == 0:
-        return e_out, None if f_out is None else f_out.permute(1, 2, 0).contiguous()
-    bs = min(B, max(1, HALF_SHELL_BLOCK // (N * K)))
+        e = torch.zeros(B, dtype=r.dtype, device=r.device)
+        return e, torch.zeros_like(r) if forces else None
+    if plan is None or plan.key != _HalfShellPlan.key_for(B, N, K, r.dtype, r.device):
+        plan = _HalfShellPlan(B, N, K, r.dtype, r.device)
     xt = r.permute(2, 0, 1)  # (3, B, N)
-    xe = torch.cat([xt, xt], -1)  # (3, B, 2N): partner j = i + k without a modulo
-    opts = dict(dtype=dtype, device=dev)
-    dbuf, tbuf = torch.empty(3, bs, N, K, **opts), torch.empty(3, bs, N, K, **opts)
-    r2buf, ibuf, sbuf, abuf = (torch.empty(bs, N, K, **opts) for _ in range(4))
-    z = torch.zeros(3, bs, N * (N + 2), **opts) if forces else None
+    plan.xe[:, :, :N].copy_(xt)
+    plan.xe[:, :, N:].copy_(xt)
     inv_box = None if box is None else 1.0 / box
-    for b0 in range(0, B, bs):
-        b1 = min(B, b0 + bs)
-        nb = b1 - b0
-        x = xe[:, b0:b1]
-        d, tmp = dbuf[:, :nb], tbuf[:, :nb]
-        r2, inv, s6, a = r2buf[:nb], ibuf[:nb], sbuf[:nb], abuf[:nb]
-        torch.sub(x[:, :, :N, None], x.unfold(-1, K, 1)[:, :, 1:N + 1], out=d)  # (3, nb, N, K): x_i - x_{i+k}
+    for xi, xj, d, tmp, tmp0, r2, inv, s6, a, e, g, f, zrows, col in plan.blocks:
+        torch.sub(xi, xj, out=d)  # (3, nb, N, K): x_i - x_{i+k}
         if box is not None:  # minimum image, as Periodic.displacement: d - L round(d / L)
             torch.mul(d, inv_box, out=tmp).round_()
             d.sub_(tmp, alpha=box)
@@ -232,29 +257,28 @@ def _half_shell_forces(r: Tensor, box: float | None, tables: tuple, lj: bool, pa
             if rc2 is None:
                 torch.reciprocal(r2, out=inv)
             else:
-                torch.sub(rc2, r2, out=inv).sign_().clamp_(min=0.0).div_(r2)
+                torch.lt(r2, rc2, out=inv).div_(r2)  # the test r^2 < r_c^2 as 1.0 / 0.0
             torch.mul(inv, sig2, out=s6).pow_(3)
             torch.mul(s6, eps, out=a)  # 4 eps s6 (eps: 4 eps times the pair weight)
             b = s6.mul_(a)  # 4 eps s6^2
-            e_out[b0:b1] = b.sum((1, 2)) - a.sum((1, 2))
+            torch.sum(torch.sub(b.view(tmp0.shape), a.view(tmp0.shape), out=tmp0), 1, out=e)
             if not forces:
                 continue
             w = b.sub_(a, alpha=0.5).mul_(inv)  # -2 du/d(r^2) / 12
         else:
             if rc2 is not None:  # r^2 -> inf outside the cut-off, where u and du/d(r^2) vanish
-                torch.sub(rc2, r2, out=inv).sign_().clamp_(min=0.0).reciprocal_()
-                r2.mul_(inv)
-            e_out[b0:b1] = pair_fn(r2, sig2, eps, **kw).mul_(wts).sum((1, 2))
+                r2.div_(torch.lt(r2, rc2, out=inv))
+            torch.sum(pair_fn(r2, sig2, eps, **kw).mul_(wts).view(tmp0.shape), 1, out=e)
             if not forces:
                 continue
             w = du_fn(r2, sig2, eps, **kw).mul_(wts)  # -2 du/d(r^2) / -2
-        zb = z[:, :nb]
-        g = zb.as_strided((3, nb, N, K), (zb.stride(0), zb.stride(1), N + 1, 1), zb.storage_offset() + 1)
-        torch.mul(d, w, out=g)  # pair forces on i from j = i + k, at flat i N + (i + k) of each structure
-        f_out[:, b0:b1] = g.sum(-1) - zb.view(3, nb, N + 2, N).sum(-2)
-    if f_out is None:
+        torch.mul(d, w, out=g)  # pair forces on i from j = i + k, placed at atom (i + k) mod N's column
+        torch.sum(g, -1, out=f)
+        f.sub_(torch.sum(zrows, -2, out=col))
+    e_out = plan.e.clone()
+    if not forces:
         return e_out, None
-    return e_out, f_out.mul_(12.0 if lj else -2.0).permute(1, 2, 0).contiguous()
+    return e_out, plan.f.permute(1, 2, 0).mul(12.0 if lj else -2.0).contiguous()
 
 
 class PairEnergy(BatchedEnergy):
@@ -339,6 +363,17 @@ class PairEnergy(BatchedEnergy):
             self._cache[key] = (f(sig2), f(eps), f(rc2), f(wts))
         return self._cache[key]
 
+    def _half_shell_plan(self, r: Tensor) -> _HalfShellPlan | None:
+        """The kernel's buffers for this batch shape, kept for the next call (one shape at a time)."""
+        B, N, _ = r.shape
+        K = N // 2
+        if K == 0:
+            return None
+        plan = self._cache.get("half_plan")
+        if plan is None or plan.key != _HalfShellPlan.key_for(B, N, K, r.dtype, r.device):
+            plan = self._cache["half_plan"] = _HalfShellPlan(B, N, K, r.dtype, r.device)
+        return plan
+
     def uses_cell_list(self, n_atoms: int) -> bool:
         if self.neighbor == "dense" or self.r_cut is None:
             return False
@@ -396,7 +431,7 @@ class PairEnergy(BatchedEnergy):
                 box = self.space.box if self.space.periodic else None
                 lj = self.pair_fn is lennard_jones
                 e, f = _half_shell_forces(r, box, self._half_shell_tables(r, lj), lj, self.pair_fn, du_fn,
-                                          self.pair_kwargs)
+                                          self.pair_kwargs, plan=self._half_shell_plan(r))
                 return e.reshape(lead), f.reshape(*lead, N, 3)
             i, j = dense_pairs(N, r.device)
             k = 0 if sp is None else sp[i] * S + sp[j]
