@@ -266,3 +266,16 @@ def test_block_size_hint_reaches_the_blocks():
     assert make_problem("happycat", dim=10, instance=1, rotate=True).energy_and_grad_fn().block_elems == 2**18
     assert make_problem("alpine1", dim=10).energy_and_grad_fn().block_elems == 2**16
     assert BlockedEnergyGrad(lambda x: x.sum(-1), eg=FUSED_EG["happycat"], block_elems=100).block_elems == 100
+
+
+@pytest.mark.parametrize("name", EG_NAMES)
+def test_results_are_not_scratch_memory(name):
+    """A kernel's energies and gradient survive its next call (its scratch buffers are reused)."""
+    prob = make_problem(name, dim=7)
+    x1 = _points(prob, 5, torch.float64, seed=8)
+    x2 = _points(prob, 5, torch.float64, seed=9)
+    e1, g1 = FUSED_EG[name](x1)
+    c1 = (e1.clone(), g1.clone())
+    FUSED_EG[name](x2)
+    FUSED_EG[name](x2, torch.empty_like(x2))
+    assert torch.equal(e1, c1[0]) and torch.equal(g1, c1[1])
