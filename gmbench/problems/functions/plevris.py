@@ -47,7 +47,7 @@ therefore finite everywhere, including x*. What they are at non-smooth points:
   is the gradient of the remaining smooth terms (at x* of F11/F12 this is exactly 0).
 
 Fused analytic energy+gradient kernels (``<name>_eg``, registered as ``FunctionSpec.eg``; every function
-but F17, F24 and F25) give the same energies bit for bit and autograd's gradients with these same
+but F17) give the same energies bit for bit and autograd's gradients with these same
 conventions, without an autograd graph: gradient methods (the Adam sweep, gd, adam, fire) use them
 through ``FunctionProblem.energy_and_grad_fn``; ``GMBENCH_PLAIN=1`` switches back to autograd.
 """
@@ -819,6 +819,29 @@ def modified_ridge_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Ten
     return e, g
 
 
+def schwefel_2_21_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """f = max |x_i|: grad = sign(x_i) / k on the k tied maxima (autograd's amax rule), 0 elsewhere."""
+    (a,) = _work(x, x.shape)
+    torch.abs(x, out=a)
+    m = a.amax(-1)
+    g = torch.eq(a, _rows(m), out=torch.empty(x.shape, dtype=torch.bool, device=x.device))
+    cnt = g.sum(-1)
+    res = torch.sign(x, out=_grad_out(x, out)).mul_(g).div_(_rows(cnt).to(x.dtype))
+    return m, res
+
+
+def schwefel_2_22_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """f = sum |x| + prod |x|: grad = sign(x) (1 + p / |x_i|) (autograd's product rule, p / x_i, where no
+    coordinate is 0; where one is, p = 0 and the others' products are 0, and sign(0) = 0 at the zeros)."""
+    (a,) = _work(x, x.shape)
+    torch.abs(x, out=a)
+    p = a.prod(-1)
+    e = a.sum(-1) + p
+    _, safe = _safe(a)  # p = 0 wherever some |x_i| = 0, so p / 1 = 0 there
+    t = torch.div(_rows(p), safe, out=safe).add_(1.0)
+    return e, torch.sign(x, out=_grad_out(x, out)).mul_(t)
+
+
 def weierstrass_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """grad = sum_k 4 a^k pi 3^k sin(pi 3^k x) cos(pi 3^k x)."""
     w, s, acc = _work(x, x.shape, x.shape, x.shape)
@@ -925,12 +948,12 @@ def _reg(
                                    formula=formula, eg=FUSED_EG.get(name), **kw))
 
 
-#: registry name -> fused energy-and-gradient kernel (the analytic fast path); the functions not listed
-#: (F17 Perm, F24 max |x_i|, F25 with its product) use autograd
+#: registry name -> fused energy-and-gradient kernel (the analytic fast path); F17 (Perm, O(D^2) per
+#: point) uses autograd
 FUSED_EG: dict[str, Callable[..., tuple[Tensor, Tensor]]] = {
     "sphere": sphere_eg, "ellipsoid": ellipsoid_eg, "sum-of-different-powers": sum_of_different_powers_eg,
     "quintic": quintic_eg, "sum-of-different-powers-2": sum_of_different_powers_2_eg,
-    "modified-ridge": modified_ridge_eg, "drop-wave": drop_wave_eg, "weierstrass": weierstrass_eg,
+    "modified-ridge": modified_ridge_eg, "schwefel-2.21": schwefel_2_21_eg, "schwefel-2.22": schwefel_2_22_eg, "drop-wave": drop_wave_eg, "weierstrass": weierstrass_eg,
     "alpine1": alpine1_eg, "ackley": ackley_eg, "griewank": griewank_eg, "rastrigin": rastrigin_eg,
     "happycat": happycat_eg, "hgbat": hgbat_eg, "rosenbrock": rosenbrock_eg,
     "high-conditioned-elliptic": high_conditioned_elliptic_eg, "discus": discus_eg, "bent-cigar": bent_cigar_eg,
