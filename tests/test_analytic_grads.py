@@ -45,7 +45,10 @@ def _special_points(prob, dtype: torch.dtype) -> torch.Tensor:
     z[-1] = 0.0  # the wrap-around pair (x_n, x_1) of F19
     pts.append(z)
     z = base[3].clone()
-    z[2] = 0.0  # exactly one zero coordinate (F25's product rule)
+    z[d // 2] = 0.0  # exactly one zero coordinate (F25's product rule)
+    pts.append(z)
+    z = base[4].clone()
+    z[0] = -z[1]  # a tie of |x_i| with opposite signs
     pts.append(z)
     pts.append(torch.full((d,), 0.5 * min(1.0, hi), dtype=torch.float64))  # ties (F24-like) and a sphere
     x = torch.stack([p.clamp(lo, hi) for p in pts])
