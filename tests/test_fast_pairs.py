@@ -184,3 +184,38 @@ def test_fire_relax_short_run_matches_general_path(monkeypatch):
     _, e_old = fire_relax(energy, r, 20, p, shift=energy.space.shift)
     assert float(e_old.max()) < 0
     _close(e_new, e_old, 1e-10)
+
+
+def test_energy_calls_use_the_kernel_without_autograd_and_the_general_path_with_it(monkeypatch):
+    import gmbench.physics.potentials as pot
+
+    energy, r = _ka_batch(24, 3, seed=6)
+    calls = []
+    real = pot._half_shell_forces
+    monkeypatch.setattr(pot, "_half_shell_forces", lambda *a, **k: calls.append(k.get("forces", True)) or real(*a, **k))
+    e0, _ = _general(energy, r)
+    e1 = energy(r)
+    assert calls == [False]
+    _close(e1, e0)
+    rg = r.clone().requires_grad_(True)
+    e2 = energy(rg)  # autograd wanted: the differentiable general path
+    assert calls == [False] and e2.requires_grad
+    _close(e2.detach(), e0)
+    g = torch.autograd.grad(e2.sum(), rg)[0]
+    _close(-g, energy.energy_and_forces(r)[1], 1e-11)
+    assert calls == [False, True]
+
+
+def test_ka_problem_cell_path_uses_the_kernel(monkeypatch):
+    import gmbench.physics.potentials as pot
+    import gmbench.problems.atoms  # noqa: F401  (registers the atoms problems)
+    from gmbench.problems import make_problem
+
+    prob = make_problem("ka-lj")
+    calls = []
+    real = pot._half_shell_forces
+    monkeypatch.setattr(pot, "_half_shell_forces", lambda *a, **k: calls.append(k.get("forces", True)) or real(*a, **k))
+    x = torch.rand((2, prob.dim), dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 4.0
+    e, g = prob.energy_and_grad_fn()(x)
+    assert calls == [True] and e.shape == (2,) and g.shape == x.shape
+    _close(e, prob.energy_fn()(x))

@@ -456,6 +456,14 @@ class PairEnergy(BatchedEnergy):
         return e.reshape(lead), f.reshape(*lead, N, 3)
 
     def _energy(self, r: Tensor) -> Tensor:
+        N = r.shape[1]
+        if (not (r.requires_grad and torch.is_grad_enabled()) and not compile_enabled() and self._half_shell_ok()
+                and not self.uses_cell_list(N)):  # no autograd graph wanted: the half-shell kernel, energies only
+            lj = self.pair_fn is lennard_jones
+            e, _ = _half_shell_forces(r.detach(), self.space.box if self.space.periodic else None,
+                                      self._half_shell_tables(r, lj), lj, self.pair_fn, None, self.pair_kwargs,
+                                      forces=False, plan=self._half_shell_plan(r))
+            return e
         kind, e, _, _, batch = self._terms(r)
         if kind == "dense":
             return e.sum(-1)
