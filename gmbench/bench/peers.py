@@ -226,20 +226,21 @@ def canonical_pairs(i: Tensor, j: Tensor) -> Tensor:
 # ------------------------------------------------------------------------------------------ Adam sweep
 
 def _adam_step_fn(f: Callable[[Tensor], Tensor], beta1: float, beta2: float, eps: float):
-    """One Adam step of every (rate, point): x, m, v (L, P, D), lr (L, 1, 1), step t (a float, >= 1).
-    Returns the energies at x (L, P) and the updated x, m, v (the arithmetic of torch.optim.Adam)."""
+    """One Adam step of every (rate, point): x, m, v (L, P, D); ``step_size`` (L, 1, 1) = lr / (1 - beta1^t)
+    and ``bc2_sqrt`` = sqrt(1 - beta2^t) computed in double precision by the caller. Returns the
+    energies at x (L, P) and the updated x, m, v, with torch.optim.Adam's arithmetic (single-tensor
+    path: lerp for m, addcmul for v, (-step_size * m) / denom as addcdiv)."""
 
-    def step(x: Tensor, m: Tensor, v: Tensor, lr: Tensor, t: Tensor):
+    def step(x: Tensor, m: Tensor, v: Tensor, step_size: Tensor, bc2_sqrt: Tensor):
         L, P, D = x.shape
         x = x.detach().requires_grad_(True)
         with torch.enable_grad():
             e = f(x.reshape(L * P, D)).reshape(L, P)
             (g,) = torch.autograd.grad(e.sum(), x)
-        m = beta1 * m + (1 - beta1) * g
-        v = beta2 * v + (1 - beta2) * g * g
-        bc1 = 1 - beta1**t
-        bc2 = 1 - beta2**t
-        x = x.detach() - (lr / bc1) * m / (v.sqrt() / bc2.sqrt() + eps)
+        m = torch.lerp(m, g, 1 - beta1)
+        v = torch.addcmul(v * beta2, g, g, value=1 - beta2)
+        denom = v.sqrt() / bc2_sqrt + eps
+        x = x.detach() + (-step_size * m) / denom
         return e.detach(), x, m, v
 
     return step
@@ -247,15 +248,15 @@ def _adam_step_fn(f: Callable[[Tensor], Tensor], beta1: float, beta2: float, eps
 
 class VectorisedAdam:
     """The vectorised plain-torch sweep: x (L, P, D) for L learning rates, autograd energy summed,
-    the Adam update over all rates at once with an lr tensor (L, 1, 1); best energy per rate over
+    the Adam update over all rates at once with a step-size tensor (L, 1, 1); best energy per rate over
     every iterate including the last. ``compiled``: the whole step function under ``torch.compile``
     (``dynamic=True``; the first calls compile, timed by the caller as the warm-up)."""
 
     def __init__(self, f: Callable[[Tensor], Tensor], compiled: bool = False, beta1: float = 0.9,
                  beta2: float = 0.999, eps: float = 1e-8):
         self.f = f
+        self.betas = (beta1, beta2)
         step = _adam_step_fn(f, beta1, beta2, eps)
-        self.compile_error: str | None = None
         if compiled:
             step = torch.compile(step, dynamic=True)
         self.step = step
@@ -264,10 +265,12 @@ class VectorisedAdam:
         L = len(lrs)
         x = starts.unsqueeze(0).repeat(L, 1, 1)
         m, v = torch.zeros_like(x), torch.zeros_like(x)
-        lr = torch.tensor(lrs, dtype=x.dtype, device=x.device).reshape(L, 1, 1)
         best = torch.full((L,), math.inf, dtype=x.dtype, device=x.device)
+        b1, b2 = self.betas
         for t in range(1, n_steps + 1):
-            e, x, m, v = self.step(x, m, v, lr, torch.tensor(float(t), dtype=x.dtype, device=x.device))
+            step_size = torch.tensor([lr / (1 - b1**t) for lr in lrs], dtype=torch.float64).to(x).reshape(L, 1, 1)
+            bc2_sqrt = torch.tensor((1 - b2**t) ** 0.5, dtype=torch.float64, device=x.device)
+            e, x, m, v = self.step(x, m, v, step_size, bc2_sqrt)
             best = torch.minimum(best, e.min(1).values)
         L_, P, D = x.shape
         with torch.no_grad():
