@@ -268,8 +268,9 @@ def test_blocked_energy_grad_writes_into_out(name):
 
 def test_block_size_hint_reaches_the_blocks():
     """Kernels with much per-row work ask for bigger cache blocks, also through an instance's wrapper."""
-    assert make_problem("happycat", dim=10).energy_and_grad_fn().block_elems == 2**18
-    assert make_problem("happycat", dim=10, instance=1, rotate=True).energy_and_grad_fn().block_elems == 2**18
+    assert make_problem("happycat", dim=10).energy_and_grad_fn().block_elems == 2**20
+    assert make_problem("happycat", dim=10, instance=1, rotate=True).energy_and_grad_fn().block_elems == 2**20
+    assert make_problem("ackley", dim=10).energy_and_grad_fn().block_elems == 2**18
     assert make_problem("alpine1", dim=10).energy_and_grad_fn().block_elems == 2**16
     assert BlockedEnergyGrad(lambda x: x.sum(-1), eg=FUSED_EG["happycat"], block_elems=100).block_elems == 100
 

@@ -410,13 +410,15 @@ def _rows(v: Tensor) -> Tensor:
     return v.unsqueeze(-1)
 
 
-def _big_blocks(eg: Callable[..., tuple[Tensor, Tensor]]) -> Callable[..., tuple[Tensor, Tensor]]:
-    """Mark a kernel whose per-coordinate work is a few passes but whose per-row work (guards, powers,
-    exponentials of row sums) is a dozen or more tiny operations per block: BlockedEnergyGrad gives it
-    blocks of 2^18 elements instead of 2^16, so that the fixed cost of those operations is spread over
-    four times more coordinates."""
-    eg.block_elems = 2**18  # type: ignore[attr-defined]
-    return eg
+def _big_blocks(elems: int) -> Callable[[Callable[..., tuple[Tensor, Tensor]]], Callable[..., tuple[Tensor, Tensor]]]:
+    """Mark a kernel whose per-row work (guards, powers, exponentials of row sums: a dozen or more tiny
+    operations, each a fixed dispatch cost) is large next to its per-coordinate work: BlockedEnergyGrad
+    gives it blocks of ``elems`` elements instead of 2^16. Functions of ||x||^2 alone (two or three
+    passes per coordinate) gain little from cache blocking and get 2^20; others 2^18."""
+    def mark(eg: Callable[..., tuple[Tensor, Tensor]]) -> Callable[..., tuple[Tensor, Tensor]]:
+        eg.block_elems = elems  # type: ignore[attr-defined]
+        return eg
+    return mark
 
 
 def sphere_grad(x: Tensor) -> Tensor:
@@ -527,7 +529,7 @@ def ackley_grad(x: Tensor) -> Tensor:
     return torch.sin(_TWO_PI * x).mul_(k2.unsqueeze(-1)).addcmul_(x, k1.unsqueeze(-1))
 
 
-@_big_blocks
+@_big_blocks(2**18)
 def ackley_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Energy as ``ackley``, gradient bit for bit ``ackley_grad``'s."""
     n = x.shape[-1]
@@ -645,7 +647,7 @@ def _drop_wave_rho(rho: Tensor) -> Tensor:
     return 1.0 - (1.0 + c) / (0.5 * rho + 2.0)
 
 
-@_big_blocks
+@_big_blocks(2**20)
 def drop_wave_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """d f / d rho = 6 sin(12 r) / (r v) + 0.5 (1 + cos 12 r) / v^2, v = 0.5 rho + 2 (first term 0 at 0)."""
     def k(rho):
@@ -663,7 +665,7 @@ def _salomon_rho(rho: Tensor) -> Tensor:
     return 1.0 - torch.cos(_TWO_PI * r) + 0.1 * r
 
 
-@_big_blocks
+@_big_blocks(2**20)
 def salomon_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """grad = (2 pi sin(2 pi r) + 0.1) x / r, 0 at r = 0."""
     def k(rho):
@@ -673,7 +675,7 @@ def salomon_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     return _rho_eg(x, out, _salomon_rho, k)
 
 
-@_big_blocks
+@_big_blocks(2**20)
 def happycat_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """grad = 2 x (0.25 |rho - n|^(-3/4) sign(rho - n) + 0.5 / n) + 1 / n (root term 0 on the sphere)."""
     n = x.shape[-1]
@@ -690,7 +692,7 @@ def happycat_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     return e, g.add_(1.0 / n)
 
 
-@_big_blocks
+@_big_blocks(2**20)
 def hgbat_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """q = rho^2 - s^2: grad = k (4 rho x - 2 s) + (x + 1) / n, k = 0.5 |q|^(-1/2) sign q (0 at q = 0)."""
     n = x.shape[-1]
@@ -732,7 +734,7 @@ def xin_she_yang_1_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Ten
     return e, g.addcmul_(w, _rows(-2.0 * a * bexp))
 
 
-@_big_blocks
+@_big_blocks(2**18)
 def modified_xin_she_yang_3_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """f = 1e4 (1 + (e1 - 2 e2) p^2): grad = 1e4 p^2 (-(2/3) e1 (x/15)^9 + 4 e2 x) - 2e4 (e1 - 2 e2) p (p / cos x) sin x."""
     w, v, c = _work(x, x.shape, x.shape, x.shape)
@@ -807,7 +809,7 @@ def quintic_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     return p.abs_().sum(-1), g.mul_(d)
 
 
-@_big_blocks
+@_big_blocks(2**20)
 def modified_ridge_eg(x: Tensor, out: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """grad_1 = sign(x_1); grad_i = 0.4 x_i q^(-0.9), q = sum_{i>=2} x_i^2 (0 at q = 0, the infinite slope)."""
     e = modified_ridge(x)
