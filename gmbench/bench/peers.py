@@ -49,10 +49,11 @@ def peer_versions() -> dict[str, str | None]:
 
 
 def peer_import(*names: str) -> list[Any] | None:
-    """The modules, or None when any of them cannot be imported (not installed, or hidden)."""
+    """The modules, or None when any of them cannot be imported (not installed, hidden, or broken: a
+    peer that fails to import is reported as unavailable, never fatal)."""
     try:
         return [importlib.import_module(n) for n in names]
-    except ImportError:
+    except Exception:  # noqa: BLE001 - ImportError, or e.g. an OSError from a binary built for another torch
         return None
 
 
