@@ -519,7 +519,7 @@ def _nl_build_vs_vesin(n: int, sz: Sizes, device: torch.device) -> list[Record]:
             (lambda: vesin_pairs(r, box, NL_CUTOFF, use_torch=False)) if have_vn else None]
     secs, mems, outs = time_pair(fns, device, sz.repeats + 2)
     t_vt, t_vn = secs[len(variants)], secs[len(variants) + 1]
-    peer_t, peer_mem, peer_out, peer_name = ((t_vt, mems[len(variants)], outs[len(variants)], "vesin.torch")
+    peer_t, peer_mem, peer_out, peer_name = ((t_vt, mems[len(variants)], outs[len(variants)], "vesin-torch")
                                              if t_vt is not None else
                                              (t_vn, mems[len(variants) + 1], outs[len(variants) + 1], "vesin (numpy)"))
     default_kind = ""

@@ -18,7 +18,7 @@ def render(res: dict[str, Any]) -> str:
         met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
         mem = _fmt(r["peak_mem_mb"]) + (f" / {_fmt(r['reference_peak_mem_mb'])}" if r["reference_peak_mem_mb"] is not None
                                         else "")
-        ref_name = r["reference_name"] + (f" {r['peer_version']}" if r.get("peer_version") else "")
+        ref_name = r["reference_name"] + (f" (v{r['peer_version']})" if r.get("peer_version") else "")
         if r["skipped"] and r["reference"] is None:
             ref_name = (ref_name + ": " if ref_name else "") + ("not installed" if "not installed" in r["notes"]
                                                                 else "skipped")
