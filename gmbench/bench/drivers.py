@@ -334,7 +334,9 @@ def fig_fire(sz: Sizes, device: torch.device) -> list[Record]:
             dmax = float((e_c - e_ours).abs().max())
             rec.notes = (f"GMBENCH_COMPILE=1: the dense pair kernel fused by torch.compile (compiled in the warm-up, "
                          f"not timed; this figure's wall time incl. compile {wall:.0f} s); final energies differ "
-                         f"from the eager path by {dmax:.1e}; " + rec.notes)
+                         f"from the eager path by {dmax:.1e}"
+                         + (f"; {t_jax / tt:.3g}x jax-md's FIRE in the same run" if t_jax is not None else "")
+                         + "; " + rec.notes)
         if t_ase is None:
             rec.skipped = True
         else:
