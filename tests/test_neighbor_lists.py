@@ -259,3 +259,13 @@ def test_far_and_non_finite_coordinates(backend):
     assert n > 0
     got = pairs(cell_list_pairs(bad, Periodic(L), 2.5, backend))
     assert not any(a in (3, 607, 608) or b in (3, 607, 608) for a, b in got)
+
+
+def test_run_expansion_equals_repeat_interleave():
+    g = torch.Generator().manual_seed(11)
+    lengths = torch.randint(0, 4, (500,), generator=g)
+    lengths[:3] = 0  # leading and scattered empty runs
+    values = torch.randint(-1000, 1000, (500,), generator=g)
+    total = int(lengths.sum())
+    got = neighbors._repeat(values, lengths, total)
+    assert got.dtype == torch.int32 and torch.equal(got.long(), torch.repeat_interleave(values, lengths))

@@ -182,6 +182,18 @@ def _column_runs(nc: int, k: int, w: float, reach: float, device: str) -> tuple[
     return first.to(device), last.to(device)
 
 
+def _repeat(values: Tensor, lengths: Tensor, total: int) -> Tensor:
+    """``repeat_interleave(values, lengths)`` as int32, by a cumulative sum of the jumps between
+    consecutive runs (about twice as fast on CPU when most runs are short)."""
+    nz = (lengths > 0).nonzero().squeeze(1)
+    v = values.index_select(0, nz).int()
+    jumps = v.clone()
+    jumps[1:] -= v[:-1]
+    out = torch.zeros(total, dtype=torch.int32, device=values.device)
+    out.index_copy_(0, (torch.cumsum(lengths, 0) - lengths).index_select(0, nz), jumps)
+    return torch.cumsum(out, 0, dtype=torch.int32)
+
+
 def _torch_cell_pairs(r: Tensor, space: Periodic, r_list: float) -> tuple[Tensor, Tensor]:
     """Cell list in plain torch; unordered pairs (flat atom indices) closer than ``r_list``.
 
@@ -231,10 +243,9 @@ def _torch_cell_pairs(r: Tensor, space: Periodic, r_list: float) -> tuple[Tensor
     if total >= 2**31 - 1:
         raise GmbenchError(f"cell list: {total} candidate pairs exceed the int32 range; use smaller batches")
     rowstart = torch.cumsum(rowlen, 0) - rowlen
-    delta = (jstart.reshape(-1) - rowstart).int()
-    j = torch.arange(total, device=dev, dtype=torch.int32).add_(
-        torch.repeat_interleave(delta, rowlen.int(), output_size=total))
-    i = torch.repeat_interleave(torch.arange(BN, device=dev, dtype=torch.int32), per_atom.int(), output_size=total)
+    # candidate t of run q is the sorted atom jstart[q] + (t - rowstart[q])
+    j = torch.arange(total, device=dev, dtype=torch.int32).add_(_repeat(jstart.reshape(-1) - rowstart, rowlen, total))
+    i = _repeat(torch.arange(BN, device=dev), per_atom, total)
     f32 = torch.float32
     m = 64.0 * torch.finfo(f32).eps * L + 64.0 * torch.finfo(r.dtype).eps * scale
     rs = rw.index_select(0, order).to(f32).t().contiguous()  # (3, BN)
