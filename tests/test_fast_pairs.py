@@ -219,3 +219,20 @@ def test_ka_problem_cell_path_uses_the_kernel(monkeypatch):
     e, g = prob.energy_and_grad_fn()(x)
     assert calls == [True] and e.shape == (2,) and g.shape == x.shape
     _close(e, prob.energy_fn()(x))
+
+
+@pytest.mark.parametrize("flavour", ["jax-md", "ase"])
+def test_fire_step_forces_is_fire_step_of_the_gradient(flavour):
+    from gmbench.optim.fire import FireParams, fire_init, fire_step, fire_step_forces
+
+    energy, r = _ka_batch(20, 3, seed=9)
+    r = soft_pack(r, energy.space, torch.tensor(KA_SIGMA, dtype=torch.float64), species=binary_species(20),
+                  steps=100)
+    p = FireParams(dt_start=0.02, dt_max=0.1, flavour=flavour)
+    a = b = fire_init(r, p)
+    for _ in range(40):
+        e, f = energy.energy_and_forces(a.x)
+        a = fire_step(a, e, -f, p, energy.space.shift)
+        b = fire_step_forces(b, energy.energy_and_forces(b.x)[1], p, energy.space.shift)
+        assert torch.equal(a.x, b.x) and torch.equal(a.v, b.v) and torch.equal(a.dt, b.dt)
+    assert float(a.dt.min()) < p.dt_start  # the run went through negative-power steps (velocity resets)

@@ -101,7 +101,12 @@ def fire_step(state: FireState, e: Tensor | None, g: Tensor, params: FireParams 
               shift: Shift | None = None) -> FireState:
     """One FIRE step of every system given the gradient ``g`` at ``state.x`` (``e`` is unused:
     FIRE needs forces only). Returns a new state; the input is not modified."""
-    f = -g
+    return fire_step_forces(state, -g, params, shift)
+
+
+def fire_step_forces(state: FireState, f: Tensor, params: FireParams = JAXMD_FIRE,
+                     shift: Shift | None = None) -> FireState:
+    """:func:`fire_step` given the forces ``f`` = -gradient (as analytic potentials return them)."""
     if params.flavour == "ase":
         return _ase_step(state, f, params, shift)
     return _jaxmd_step(state, f, params, shift)
@@ -115,7 +120,7 @@ def _ase_step(s: FireState, force: Tensor, p: FireParams, shift: Shift | None) -
     v_norm = torch.linalg.vector_norm(s.v, dim=dims)
     a = _b(s.alpha, force)
     mixed = (1 - a) * s.v + a * _b(v_norm, force) * force / _b(f_norm.clamp_min(torch.finfo(force.dtype).tiny), force)
-    v = torch.where(_b(down, force), torch.zeros_like(s.v), torch.where(_b(up, force), mixed, s.v))
+    v = torch.where(_b(down, force), 0.0, torch.where(_b(up, force), mixed, s.v))
     grow = up & (s.n_pos > p.n_min)
     dt = torch.where(grow, (s.dt * p.f_inc).clamp_max(p.dt_max), torch.where(down, s.dt * p.f_dec, s.dt))
     alpha = torch.where(grow, s.alpha * p.f_alpha,
@@ -158,5 +163,5 @@ def _jaxmd_mix(mom: Tensor, f: Tensor, dt: Tensor, alpha: Tensor, n_pos: Tensor,
     neg = power < 0
     dt = torch.where(neg, dt * p.f_dec, dt)
     alpha = torch.where(neg, torch.full_like(alpha, p.alpha_start), alpha)
-    mom = torch.where(_b(neg, mom), torch.zeros_like(mom), mom)
+    mom = torch.where(_b(neg, mom), 0.0, mom)
     return mom, dt, alpha, n_pos

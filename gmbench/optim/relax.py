@@ -20,6 +20,7 @@ from gmbench.optim.fire import (  # noqa: F401  (re-exported: the relaxers' para
     FireParams,
     fire_init,
     fire_step,
+    fire_step_forces,
     stridernet_fire,
 )
 from gmbench.optim.lbfgs import LbfgsParams, lbfgs_minimize
@@ -29,12 +30,20 @@ EnergyFn = Callable[[Tensor], Tensor]
 
 def energy_and_grad_of(energy_fn: EnergyFn, r: Tensor) -> tuple[Tensor, Tensor]:
     """(energies, gradients) at ``r``: the potential's analytic forces when it has them, else autograd."""
-    analytic = getattr(energy_fn, "energy_and_forces", None)  # pair potentials: no autograd graph
+    e, f = energy_and_forces_of(energy_fn, r)
+    return e, -f
+
+
+def energy_and_forces_of(energy_fn: EnergyFn, r: Tensor) -> tuple[Tensor, Tensor]:
+    """(energies, forces) at ``r``: the potential's analytic forces when it has them (pair potentials:
+    no autograd graph), else minus the autograd gradient."""
+    analytic = getattr(energy_fn, "energy_and_forces", None)
     if analytic is not None:
         out = analytic(r)
         if out is not None:
-            return out[0], -out[1]
-    return energy_and_grad(energy_fn, r)
+            return out
+    e, g = energy_and_grad(energy_fn, r)
+    return e, -g
 
 
 def fire_relax(
@@ -52,11 +61,11 @@ def fire_relax(
     the trajectory and the positions where it was seen.
     """
     s = fire_init(r, params)
-    e, g = energy_and_grad_of(energy_fn, s.x)
+    e, f = energy_and_forces_of(energy_fn, s.x)
     best_e, best_r = e.clone(), s.x.clone()
     for _ in range(steps):
-        s = fire_step(s, e, g, params, shift)
-        e, g = energy_and_grad_of(energy_fn, s.x)
+        s = fire_step_forces(s, f, params, shift)
+        e, f = energy_and_forces_of(energy_fn, s.x)
         if track_best:
             better = e < best_e
             best_e = torch.where(better, e, best_e)
