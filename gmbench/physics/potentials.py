@@ -2,8 +2,10 @@
 
 Every energy here is a picklable callable object ``E(R)`` that maps positions ``(..., N, 3)`` to
 energies ``(...)``; it holds only potential parameters, species and its space (never an answer).
-It works in the dtype and on the device of ``R`` (float64 for every reported energy), and forces
-come from autograd (:func:`energy_and_forces`).
+It works in the dtype and on the device of ``R`` (float64 for every reported energy). Pair potentials
+have analytic forces (``PairEnergy.energy_and_forces``; dense systems through the cache-blocked
+half-shell kernel :func:`_half_shell_forces`, which visits every pair once with no gather or scatter),
+everything else gets forces from autograd (:func:`energy_and_forces`).
 
 Elementwise pair functions (:func:`lennard_jones`, :func:`mie`) take squared distances only, so no
 square root appears and, since the pair lists never contain ``i = j``, no ``1/0`` reaches the
@@ -288,6 +290,12 @@ class PairEnergy(BatchedEnergy):
     scalars or symmetric S x S matrices (``r_cut=None``: untruncated). ``neighbor``: "dense" (all
     pairs, minimum image if periodic), "cell" (cell list / Verlet list with ``skin``; periodic,
     needs L >= 3 (r_cut + skin)), or "auto" (cell list when possible and N >= 256).
+
+    Dense evaluations without an autograd graph (``energy_and_forces``, and energies of positions
+    that do not require grad) in open space or the cubic box use :func:`_half_shell_forces`; with
+    ``GMBENCH_COMPILE=1`` the compiled general pair-list kernel :func:`_dense_pair_forces` is used
+    instead, and autograd always goes through the differentiable pair-list path (same numbers to
+    rounding).
     """
 
     def __init__(
