@@ -196,7 +196,8 @@ class _HalfShellPlan:
         self.f = torch.empty(3, B, N, **opts)
         xi_all, xj_all = self.xe[:, :, :N, None], self.xe.unfold(-1, K, 1)[:, :, 1:N + 1]  # x_i, x_{i+k}
         dbuf, tbuf = torch.empty(3, bs, N, K, **opts), torch.empty(3, bs, N, K, **opts)
-        r2buf, ibuf, sbuf, abuf = (torch.empty(bs, N, K, **opts) for _ in range(4))
+        r2buf = torch.empty(bs, N, K, **opts)
+        ibuf, sbuf, abuf = tbuf.unbind(0)  # 1/r^2, s6, 4 eps s6 reuse the scratch once r^2 is formed
         z = torch.zeros(3, bs, N * (N + 2), **opts)
         # pair (i, k) of structure b at flat z[c, b, i N + (i + k)]: rows of stride N + 1
         gbuf = z.as_strided((3, bs, N, K), (z.stride(0), z.stride(1), N + 1, 1), 1)
@@ -206,7 +207,7 @@ class _HalfShellPlan:
             b1 = min(B, b0 + bs)
             nb = b1 - b0
             self.blocks.append((
-                xi_all[:, b0:b1], xj_all[:, b0:b1], dbuf[:, :nb], tbuf[:, :nb], tbuf[0, :nb].view(nb, -1),
+                xi_all[:, b0:b1], xj_all[:, b0:b1], dbuf[:, :nb], tbuf[:, :nb], r2buf[:nb].view(nb, -1),
                 r2buf[:nb], ibuf[:nb], sbuf[:nb], abuf[:nb], self.e[b0:b1], gbuf[:, :nb], self.f[:, b0:b1],
                 z[:, :nb].view(3, nb, N + 2, N), colbuf[:, :nb]))
 
