@@ -373,7 +373,9 @@ class PairEnergy(BatchedEnergy):
         return self._cache[key]
 
     def _half_shell_plan(self, r: Tensor) -> _HalfShellPlan | None:
-        """The kernel's buffers for this batch shape, kept for the next call (one shape at a time)."""
+        """The kernel's buffers for this batch shape, kept for the next call (one shape at a time).
+        The buffers are shared by the calls on this object, so one energy object must not be evaluated
+        from several threads at once (gmbench runs cells in processes; a copy per thread is safe)."""
         B, N, _ = r.shape
         K = N // 2
         if K == 0:
