@@ -269,3 +269,19 @@ def test_run_expansion_equals_repeat_interleave():
     total = int(lengths.sum())
     got = neighbors._repeat(values, lengths, total)
     assert got.dtype == torch.int32 and torch.equal(got.long(), torch.repeat_interleave(values, lengths))
+
+
+def test_scatter_forces_is_bit_for_bit_the_row_wise_index_add():
+    """PairList.scatter_forces (flat indices) adds the same numbers in the same pair order as
+    index_add_ along dim 0 of the (P, 3) pair forces, so forces are unchanged to the last bit; the
+    cached flat indices follow the list."""
+    g = torch.Generator().manual_seed(3)
+    B, N = 2, 1000
+    L = (N / 1.2) ** (1 / 3)
+    r = torch.rand(B, N, 3, generator=g, dtype=torch.float64) * L
+    pl = cell_list_pairs(r, Periodic(L), 2.5, backend="torch")
+    fij = torch.randn(len(pl), 3, generator=g, dtype=torch.float64)
+    row_wise = torch.zeros(B * N, 3, dtype=torch.float64).index_add_(0, pl.i, fij).index_add_(0, pl.j, fij, alpha=-1.0)
+    assert torch.equal(pl.scatter_forces(fij), row_wise)
+    assert torch.equal(pl.scatter_forces(2 * fij), 2 * row_wise)  # the cached indices, new forces
+    assert pl.scatter_forces(fij).shape == (B * N, 3)

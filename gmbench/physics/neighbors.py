@@ -80,6 +80,22 @@ class PairList:
         """Both directions (i -> j and j -> i): ``(src, dst)``."""
         return torch.cat([self.i, self.j]), torch.cat([self.j, self.i])
 
+    def scatter_forces(self, fij: Tensor) -> Tensor:
+        """Forces ``(B*N, 3)``: + ``fij`` (P, 3) on atom i and - on atom j of every pair.
+
+        ``index_add_`` along dim 0 of a (P, 3) source walks row by row (about 7x slower on the CPU than
+        the same sum over flat indices); the flat form adds the same numbers in the same pair order, so
+        the result is bit for bit the row-wise one. Flat indices are kept with the list (a Verlet list
+        reuses them until it is rebuilt)."""
+        flat = getattr(self, "_flat3", None)
+        if flat is None or flat[0].device != fij.device:
+            c = torch.arange(3, device=self.i.device)
+            flat = tuple((k[:, None] * 3 + c).reshape(-1).to(fij.device) for k in (self.i, self.j))
+            self._flat3 = flat
+        src = fij.reshape(-1)
+        out = torch.zeros(self.n_batch * self.n_atoms * 3, dtype=fij.dtype, device=fij.device)
+        return out.index_add_(0, flat[0], src).index_add_(0, flat[1], src, alpha=-1.0).view(-1, 3)
+
 
 def n_cells(box: float, r_list: float) -> int:
     return int(box // r_list) if r_list > 0 else 0

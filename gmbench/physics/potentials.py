@@ -462,8 +462,7 @@ class PairEnergy(BatchedEnergy):
             ps = (sig2.index_select(0, k), eps.index_select(0, k), None if rc2 is None else rc2.index_select(0, k))
         _, fij, u = _pair_forces(d, *ps, self.pair_fn, du_fn, self.pair_kwargs)
         e = torch.zeros(B, dtype=r.dtype, device=r.device).index_add_(0, pl.batch, u)
-        f = torch.zeros(B * N, 3, dtype=r.dtype, device=r.device).index_add_(0, pl.i, fij).index_add_(
-            0, pl.j, fij, alpha=-1.0)
+        f = pl.scatter_forces(fij)
         return e.reshape(lead), f.reshape(*lead, N, 3)
 
     def _energy(self, r: Tensor) -> Tensor:
