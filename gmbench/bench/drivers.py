@@ -92,7 +92,8 @@ def fig_energy_grad(sz: Sizes, device: torch.device) -> list[Record]:
         if fused is not None:
             rec.gmbench, rec.peak_mem_mb = n / t, mem
             ge, gp = out_f[1].double(), out_p[1].double()
-            rel = float((ge - gp).abs().max() / gp.abs().max().clamp_min(1e-30))
+            ok = torch.isfinite(ge) & torch.isfinite(gp)  # overflowing functions (F03, F25 at large D) give inf
+            rel = float((ge - gp)[ok].abs().max() / gp[ok].abs().max().clamp_min(1e-30)) if bool(ok.any()) else math.nan
             rec.notes = (f"analytic gradient, cache-blocked; the autograd path in the same run: {n / t_plain:.3g} "
                          f"coord/s (analytic / autograd = {t_plain / t:.2f}); max |grad diff| / max |grad| = "
                          f"{rel:.1e} (float32)")
@@ -197,7 +198,10 @@ def fig_adam(sz: Sizes, device: torch.device) -> list[Record]:
         base = (f"{n_points} points x {len(lrs)} learning rates ({lrs[0]:g}..{lrs[-1]:g}) x {n_steps} steps, D = {dim}, "
                 f"float32, same starts; gmbench = the adam-sweep method through a BlackBox ({how}); best energy per "
                 f"rate vs the naive loop: gmbench {rel_ours:.1e} relative, vectorised {rel_vec:.1e}"
-                + (f", compiled {rel_vc:.1e}" if rel_vc is not None else "") + f"; best of {repeats} after a warm-up")
+                + (f", compiled {rel_vc:.1e}" if rel_vc is not None else "")
+                + " (float32: the analytic and autograd gradients differ in the last bits and Adam's normalised steps "
+                "amplify that at large learning rates; in float64 the sweep equals torch.optim.Adam to 1e-10, "
+                f"tests/test_adam_sweep.py); best of {repeats} after a warm-up")
         out.append(Record(
             2, f"adam-sweep {size} vs naive", "coord-steps/s", gmbench=work / t, reference=work / t_naive,
             reference_name="autograd + torch.optim.Adam per learning rate", ratio=t_naive / t,
@@ -317,7 +321,7 @@ def fig_fire(sz: Sizes, device: torch.device) -> list[Record]:
     fns: list[Callable[[], Any] | None] = [ours, ase_fn, jax_fn, None if sz.quick else compiled]
     t0 = time.perf_counter()
     (t, t_ase, t_jax, t_c), (mem, mem_ase, mem_jax, mem_c), (e_ours, _, jax_out, e_c) = time_pair(
-        fns, device, max(1, sz.repeats - 2))
+        fns, device, 1 if sz.quick else 2)  # best of 2: one 2 s relaxation per repeat and peer
     wall = time.perf_counter() - t0
     base = (f"{origin}, float64, jax-md-order FIRE dt 0.01 / dt_max 0.04, {steps} steps, {B} structures at once, "
             f"analytic LJ forces")
