@@ -285,3 +285,24 @@ def test_scatter_forces_is_bit_for_bit_the_row_wise_index_add():
     assert torch.equal(pl.scatter_forces(fij), row_wise)
     assert torch.equal(pl.scatter_forces(2 * fij), 2 * row_wise)  # the cached indices, new forces
     assert pl.scatter_forces(fij).shape == (B * N, 3)
+
+
+def test_flat_gather_and_sq_norm_are_the_row_wise_values_bit_for_bit():
+    """PairList.gather equals row-wise index_select, and _sq_norm3 equals (d * d).sum(-1), to the last
+    bit (the cell-list force path uses both); per-pair parameters are computed once per list."""
+    from gmbench.physics.potentials import _sq_norm3
+
+    g = torch.Generator().manual_seed(5)
+    B, N = 2, 600
+    L = (N / 1.2) ** (1 / 3)
+    r = torch.rand(B, N, 3, generator=g, dtype=torch.float64) * L
+    pl = cell_list_pairs(r, Periodic(L), 2.5, backend="torch")
+    ri, rj = pl.gather(r)
+    rf = r.reshape(B * N, 3)
+    assert torch.equal(ri, rf.index_select(0, pl.i)) and torch.equal(rj, rf.index_select(0, pl.j))
+    d = Periodic(L).displacement(ri, rj)
+    for x in (d, d.float(), torch.randn(3, 50, 3, generator=g)):
+        assert torch.equal(_sq_norm3(x), (x * x).sum(-1))
+    calls = []
+    assert pl.memo("k", lambda: calls.append(1) or 7) == 7 and pl.memo("k", lambda: calls.append(1) or 8) == 7
+    assert calls == [1]

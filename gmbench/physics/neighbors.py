@@ -80,6 +80,29 @@ class PairList:
         """Both directions (i -> j and j -> i): ``(src, dst)``."""
         return torch.cat([self.i, self.j]), torch.cat([self.j, self.i])
 
+    def flat3(self) -> tuple[Tensor, Tensor]:
+        """Flat indices ``(3 i + c, 3 j + c)`` (P*3,) of every pair's coordinates in ``R.reshape(-1)``,
+        computed once per list."""
+        flat = self.__dict__.get("_flat3")
+        if flat is None:
+            c = torch.arange(3, device=self.i.device)
+            flat = self._flat3 = tuple((k[:, None] * 3 + c).reshape(-1) for k in (self.i, self.j))
+        return flat
+
+    def gather(self, r: Tensor) -> tuple[Tensor, Tensor]:
+        """Positions ``(P, 3)`` of atoms i and j of every pair from ``r`` (B, N, 3): a flat gather (a
+        row-wise ``index_select`` of 3-wide rows is several times slower on the CPU; same values)."""
+        rf = r.reshape(-1)
+        i3, j3 = self.flat3()
+        return rf.index_select(0, i3).view(-1, 3), rf.index_select(0, j3).view(-1, 3)
+
+    def memo(self, key, make):
+        """A value derived from this list alone (e.g. per-pair parameters), computed once per list."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
     def scatter_forces(self, fij: Tensor) -> Tensor:
         """Forces ``(B*N, 3)``: + ``fij`` (P, 3) on atom i and - on atom j of every pair.
 
@@ -87,11 +110,7 @@ class PairList:
         the same sum over flat indices); the flat form adds the same numbers in the same pair order, so
         the result is bit for bit the row-wise one. Flat indices are kept with the list (a Verlet list
         reuses them until it is rebuilt)."""
-        flat = getattr(self, "_flat3", None)
-        if flat is None or flat[0].device != fij.device:
-            c = torch.arange(3, device=self.i.device)
-            flat = tuple((k[:, None] * 3 + c).reshape(-1).to(fij.device) for k in (self.i, self.j))
-            self._flat3 = flat
+        flat = self.flat3()
         src = fij.reshape(-1)
         out = torch.zeros(self.n_batch * self.n_atoms * 3, dtype=fij.dtype, device=fij.device)
         return out.index_add_(0, flat[0], src).index_add_(0, flat[1], src, alpha=-1.0).view(-1, 3)
