@@ -290,7 +290,7 @@ def test_scatter_forces_is_bit_for_bit_the_row_wise_index_add():
 def test_flat_gather_and_sq_norm_are_the_row_wise_values_bit_for_bit():
     """PairList.gather equals row-wise index_select, and _sq_norm3 equals (d * d).sum(-1), to the last
     bit (the cell-list force path uses both); per-pair parameters are computed once per list."""
-    from gmbench.physics.potentials import _sq_norm3
+    from gmbench.physics.space import sq_norm3 as _sq_norm3
 
     g = torch.Generator().manual_seed(5)
     B, N = 2, 600

@@ -50,7 +50,7 @@ import torch
 from torch import Tensor
 
 from gmbench.core.errors import GmbenchError
-from gmbench.physics.space import Periodic
+from gmbench.physics.space import Periodic, sq_norm3
 
 @lru_cache(maxsize=64)
 def _triu(n: int, device: str) -> tuple[Tensor, Tensor]:
@@ -160,8 +160,7 @@ def vesin_available() -> bool:
 
 
 def _min_image_r2(space: Periodic, ra: Tensor, rb: Tensor) -> Tensor:
-    d = space.displacement(ra, rb)
-    return (d * d).sum(-1)
+    return sq_norm3(space.displacement(ra, rb))
 
 
 #: coordinates are handled exactly up to this many box lengths from the origin (the rounding margins
@@ -391,7 +390,7 @@ def dense_pair_list(r: Tensor, space, r_list: float | None = None) -> PairList:
     if r_list is not None:
         rf = r.reshape(B * N, 3)
         d = space.displacement(rf[i], rf[j])
-        close = (d * d).sum(-1) < r_list * r_list
+        close = sq_norm3(d) < r_list * r_list
         i, j = i[close], j[close]
     return PairList(i, j, i // N, B, N)
 
@@ -460,7 +459,7 @@ class VerletList:
     @torch.no_grad()
     def _needs_rebuild(self, r: Tensor, ref: Tensor) -> bool:
         d = self.space.displacement(r, ref)
-        return bool(((d * d).sum(-1).max()) >= (0.5 * self.skin) ** 2)
+        return bool(sq_norm3(d).max() >= (0.5 * self.skin) ** 2)
 
 
 def padded_neighbors(src: Tensor, dst: Tensor, n_total: int) -> Tensor:

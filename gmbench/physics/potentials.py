@@ -34,7 +34,7 @@ from torch import Tensor
 from gmbench.core.autodiff import energy_and_grad
 from gmbench.core.compile import compile_enabled, maybe_compile
 from gmbench.physics.neighbors import VerletList, cell_list_possible, dense_pairs, padded_neighbors, pair_list
-from gmbench.physics.space import Free, Periodic
+from gmbench.physics.space import Free, Periodic, sq_norm3
 
 # ---------------------------------------------------------------------------------------------
 # elementwise pair functions of r^2
@@ -124,17 +124,10 @@ def _as_matrix(v: float | Sequence[Sequence[float]] | None, n_species: int) -> T
     return t
 
 
-def _sq_norm3(d: Tensor) -> Tensor:
-    """``(d * d).sum(-1)`` for a last axis of 3, bit for bit (the same left-to-right sum), without
-    torch's reduction over a size-3 inner axis (about 10x slower than three strided adds on the CPU)."""
-    d2 = d * d
-    return d2[..., 0] + d2[..., 1] + d2[..., 2]
-
-
 def _pair_forces(d: Tensor, sig2: Tensor, eps: Tensor, rc2: Tensor | None, pair_fn, du_fn, kw: dict
                  ) -> tuple[Tensor, Tensor, Tensor]:
     """Pair energies summed over the last pair axis, pair forces on i from j, and the pair energies."""
-    r2 = _sq_norm3(d)
+    r2 = sq_norm3(d)
     u = pair_fn(r2, sig2, eps, **kw)
     du = du_fn(r2, sig2, eps, **kw)
     if rc2 is not None:

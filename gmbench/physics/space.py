@@ -64,3 +64,10 @@ class Periodic:
 
     def __repr__(self) -> str:
         return f"Periodic({self.box!r})"
+
+
+def sq_norm3(d: Tensor) -> Tensor:
+    """``(d * d).sum(-1)`` for a last axis of 3, bit for bit (the same left-to-right sum), without
+    torch's reduction over a size-3 inner axis (about 10x slower than three strided adds on the CPU)."""
+    d2 = d * d
+    return d2[..., 0] + d2[..., 1] + d2[..., 2]
