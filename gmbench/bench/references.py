@@ -59,16 +59,23 @@ def _shared_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
 
 
-def lattice_config(n: int, density: float = 1.2, seed: int = 0, jitter: float = 0.05) -> Tensor:
-    """``n`` atoms on a jittered simple-cubic lattice at ``density`` (random vacancies when n is not a
-    cube), float64 (n, 3) in the box [0, (n/density)^(1/3))^3."""
+def lattice_config(n: int, density: float = 1.2, seed: int = 0, jitter: float = 0.05, fcc: bool = False) -> Tensor:
+    """``n`` atoms on a jittered simple-cubic (or face-centred cubic) lattice at ``density`` (random
+    vacancies when n does not fill it), float64 (n, 3) in the box [0, (n/density)^(1/3))^3.
+
+    At density 1.2 the simple-cubic spacing (0.87 for n = 100) is below the Kob-Andersen sigma_AA = 1,
+    so FIRE from there first flies apart; the fcc lattice's nearest-neighbour distance (1.03) is not."""
     box = (n / density) ** (1.0 / 3.0)
-    m = math.ceil(n ** (1.0 / 3.0) - 1e-9)
+    per_cell = 4 if fcc else 1
+    m = math.ceil((n / per_cell) ** (1.0 / 3.0) - 1e-9)
     g = torch.Generator().manual_seed(seed)
     a = torch.arange(m, dtype=torch.float64)
-    sites = torch.stack(torch.meshgrid(a, a, a, indexing="ij"), -1).reshape(-1, 3)
-    sites = sites[torch.randperm(m**3, generator=g)[:n]]
-    r = (sites + 0.5 + jitter * torch.randn(n, 3, generator=g, dtype=torch.float64)) * (box / m)
+    cells = torch.stack(torch.meshgrid(a, a, a, indexing="ij"), -1).reshape(-1, 1, 3)
+    basis = (torch.tensor([[0.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.5, 0.0, 0.5], [0.0, 0.5, 0.5]], dtype=torch.float64)
+             if fcc else torch.zeros(1, 3, dtype=torch.float64))
+    sites = (cells + basis).reshape(-1, 3)
+    sites = sites[torch.randperm(sites.shape[0], generator=g)[:n]]
+    r = (sites + (0.25 if fcc else 0.5) + jitter * torch.randn(n, 3, generator=g, dtype=torch.float64)) * (box / m)
     return torch.remainder(r, box)
 
 
@@ -83,8 +90,8 @@ def ka100_frames(batch: int) -> tuple[Tensor, Tensor, str]:
         species = torch.from_numpy(np.load(sp).astype(np.int64)).reshape(-1)
         if frames.shape[0] == batch:
             return frames, species, f"StriderNET LJ-100 frames 0-{batch - 1}"
-    frames = torch.stack([lattice_config(100, seed=s) for s in range(batch)])
-    return frames, binary_species(100), "jittered lattices (StriderNET frames not found)"
+    frames = torch.stack([lattice_config(100, seed=s, fcc=True) for s in range(batch)])
+    return frames, binary_species(100), "jittered fcc lattices at density 1.2 (StriderNET frames not found)"
 
 
 class KANumpyCalculator:
