@@ -76,7 +76,7 @@ def test_config_records_the_landscape():
     assert k["starts"]["kind"] == "md" and k["starts"]["T"] == 2.0
     assert make_problem("ka-lj", cutoff="jax").config()["cutoff"] == [[1.5, 1.25], [1.25, 2.0]]
     c = make_problem("lj38").config()
-    assert c["f_star"] == CCD_ENERGIES[38] and "atoms.md" in c["reference_table"]
+    assert c["f_star"] == CCD_ENERGIES[38] and "Cambridge Cluster Database" in c["reference_table"]
     assert make_problem("lj38", start_density=0.5).config() != c
 
 

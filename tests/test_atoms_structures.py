@@ -18,7 +18,7 @@ from gmbench.problems.atoms.structures import (
 def test_ccd_table():
     assert sorted(CCD_ENERGIES) == [13, 19, 26, 38, 55, 75, 98, 100, 147, 150]
     assert CCD_ENERGIES[38] == -173.928427 and CCD_ENERGIES[147] == -876.461207
-    assert "atoms.md" in CCD_TABLE_VERSION
+    assert "Cambridge Cluster Database" in CCD_TABLE_VERSION
 
 
 @pytest.mark.parametrize("n", [13, 38, 55, 147])
@@ -36,7 +36,7 @@ def test_lj13_geometry():
     x = reference_structure(13)
     r = x.norm(dim=1).sort().values
     assert r[0] < 1e-9
-    assert r[1:].min().item() == pytest.approx(1.0818, abs=1e-4)  # atoms.md §2
+    assert r[1:].min().item() == pytest.approx(1.0818, abs=1e-4)  # centre-to-shell distance of the relaxed LJ13 icosahedron
     assert (r[1:] - r[1]).abs().max() < 1e-9
     assert float(lj_cluster_energy()(x)) == pytest.approx(-44.3268014195, abs=1e-9)
 
@@ -73,7 +73,7 @@ def test_rmsd_invariances_on_references(n):
         assert rmsd(x, y) < 1e-9
         assert rmsd(y, x) < 1e-9
     mirror = -_transform(x, 7)
-    assert rmsd(x, mirror) < 1e-9  # reflections are symmetries (atoms.md §4)
+    assert rmsd(x, mirror) < 1e-9  # reflections are symmetries
 
 
 def test_rmsd_positive_for_perturbed_and_robust_alignment():

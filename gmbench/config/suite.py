@@ -17,6 +17,7 @@ import yaml
 from gmbench import __version__
 from gmbench.core.blackbox import Budget
 from gmbench.core.errors import GmbenchError
+from gmbench.core.wording import as_first_recorded
 from gmbench.methods import METHODS, make_method
 from gmbench.problems import make_problem
 
@@ -480,7 +481,7 @@ def cell_key(cell: Cell) -> str:
     its fingerprint (gmbench.core.env.code_fingerprint, stored with every cell and run), which the
     report marks and ``gmbench run --rerun-stale`` acts on."""
     payload = {
-        "problem": cell.problem_config,
+        "problem": as_first_recorded(cell.problem_config),  # reworded citations keep their keys
         "method": {"name": cell.method_config["name"], "params": cell.method_config["params"]},
         "seed": cell.seed,
         "budget": cell.budget.as_dict(),

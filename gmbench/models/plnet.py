@@ -1,8 +1,7 @@
 """PLNet and BiLipNet (Wang, Dvijotham & Manchester, ICML 2024) in plain PyTorch.
 
-Specification: the paper and the project's notes ``docs/plnet.md`` (section and pitfall numbers below refer to
-those notes). The construction
-follows the authors' JAX code (``acfr/PLNet``, ``surrogte_loss/layer.py``); nothing here is copied
+Specification: the paper (arXiv 2402.01344) and the authors' code. The construction follows the
+authors' JAX code (``acfr/PLNet``, ``surrogte_loss/layer.py``); nothing here is copied
 from it.
 
 * :class:`BiLipNet` ``G = K_L o F_L o ... o F_1 o K_0``: ``L + 1`` orthogonal (Cayley) layers
@@ -13,10 +12,10 @@ from it.
   Polyak-Lojasiewicz with constant ``mu_G**2`` and has exactly one stationary point,
   ``x* = G^{-1}(0)``, which :meth:`PLNet.minimizer` computes without any search.
 * :meth:`BiLipNet.inverse`: exact inverse for orthogonal layers, Davis-Yin three-operator splitting
-  (DYS) per monotone layer with ``alpha = mu_k / (nu_k - mu_k)``, ``lambda = 1``, ``u0 = 0`` (section 3.1,
-  section 5).
+  (DYS) per monotone layer with ``alpha = mu_k / (nu_k - mu_k)``, ``lambda = 1``, ``u0 = 0`` (as in the
+  authors' code).
 
-Forward form (pitfall P3). The monotone layer is evaluated in the *feed-through (FTN) form*, the
+Forward form. The monotone layer is evaluated in the *feed-through (FTN) form*, the
 one the DYS inverse is derived from, so forward and inverse are the same function for every hidden
 width ``N = sum(units)``, whether ``N >= dim`` or ``N < dim``. It is computed through ``Q`` and the
 small blocks ``A_k, B_k`` without forming ``S`` (same cost as the "sandwich" form of the PyTorch
@@ -63,11 +62,11 @@ __all__ = [
 
 
 def cayley(W: Tensor) -> Tensor:
-    """Cayley map of section 2.1: orthonormal columns for tall ``W`` (m >= k), rows for wide ``W``.
+    """Cayley map: orthonormal columns for tall ``W`` (m >= k), rows for wide ``W``.
 
     ``Z = U - U^T + V^T V`` with ``U = W[:k]``, ``V = W[k:]``;
     ``Cayley(W) = [(I + Z)^{-1}(I - Z); -2 V (I + Z)^{-1}]``. Computed with one linear solve
-    (pitfall P1), using that ``(I + Z)^{-1}`` and ``(I - Z)`` commute.
+    (not an explicit inverse), using that ``(I + Z)^{-1}`` and ``(I - Z)`` commute.
     """
     m, k = W.shape
     if k > m:
@@ -92,7 +91,7 @@ def _glorot_normal_(W: Tensor) -> Tensor:
 
 
 def _scaled(W: Tensor, a: Tensor) -> Tensor:
-    """Weight-norm style scale reparameterisation of section 2.2: ``(a / |W|_F) W``."""
+    """Weight-norm style scale reparameterisation: ``(a / |W|_F) W``."""
     return (a / torch.linalg.matrix_norm(W)) * W
 
 
@@ -128,7 +127,7 @@ class _CachedMixin:
 
 
 class OrthogonalLayer(_CachedMixin, nn.Module):
-    """``K(x) = R x + b`` with ``R = Cayley((a / |W|_F) W)`` in SO(n) (section 2.3).
+    """``K(x) = R x + b`` with ``R = Cayley((a / |W|_F) W)`` in SO(n).
 
     ``W`` Glorot normal, ``a = |W|_F`` at initialisation, ``b = 0`` (or ``N(0, bias_init_std^2)``).
     Exact inverse ``K^{-1}(y) = R^T (y - b)``.
@@ -157,7 +156,7 @@ class OrthogonalLayer(_CachedMixin, nn.Module):
 
 
 class MonLipLayer(_CachedMixin, nn.Module):
-    """Monotone-Lipschitz layer ``F(x) = mu x + sqrt(gamma/2) S^T z + b_y`` (section 2.4), ``gamma = nu - mu``.
+    """Monotone-Lipschitz layer ``F(x) = mu x + sqrt(gamma/2) S^T z + b_y``, ``gamma = nu - mu``.
 
     Hidden blocks ``z_1 = relu(sqrt(2 gamma) S_1 x + b_1)``,
     ``z_k = relu(V_k z_{k-1} + sqrt(2 gamma) S_k x + b_k)``, with ``S_k = A_k Q_k - B_k Q_{k-1}``,
@@ -167,7 +166,7 @@ class MonLipLayer(_CachedMixin, nn.Module):
 
     Bounds: fixed ``(mu, nu)`` (buffers), or with ``learn_nu=True`` one parameter ``log_nu``
     (initialised at ``log(nu)``) and ``mu = nu / tau`` with the distortion ``tau = nu/mu`` fixed
-    (the 20-D experiments' variant, section 2.5; never learn mu and nu independently, P6).
+    (the authors' 20-D experiments' variant; mu and nu are never learned independently).
     """
 
     def __init__(
@@ -266,7 +265,7 @@ class MonLipLayer(_CachedMixin, nn.Module):
         return mu * x + torch.sqrt(gamma / 2.0) * Stz + w["by"]
 
     def forward_sandwich(self, x: Tensor) -> Tensor:
-        """The "sandwich" form of the PyTorch ports (section 2.4). Equals :meth:`forward` iff ``N >= dim``."""
+        """The "sandwich" form of the PyTorch ports. Equals :meth:`forward` iff ``N >= dim``."""
         w = self.weights()
         mu, gamma, QT, AT, BT = w["mu"], w["gamma"], w["QT"], w["AT"], w["BT"]
         nu = mu + gamma
@@ -412,13 +411,13 @@ class InverseInfo:
 
 
 class BiLipNet(nn.Module):
-    """Bi-Lipschitz network ``G = K_L o F_L o ... o K_1 o F_1 o K_0`` (section 2.6).
+    """Bi-Lipschitz network ``G = K_L o F_L o ... o K_1 o F_1 o K_0`` .
 
     Args:
         dim: input = output dimension ``D``.
         units: hidden block widths of every monotone layer. Default ``[256]*8`` (N = 2048): the
-            authors' 20-D Rosenbrock experiment (reference section 6); it also keeps ``N >= D`` up
-            to D = 2048 as pitfall P3 recommends (our FTN forward is consistent for any N anyway).
+            authors' 20-D Rosenbrock experiment; it also keeps ``N >= D`` up
+            to D = 2048 where the sandwich form of the PyTorch ports also agrees (our FTN forward is consistent for any N).
         depth: number of monotone layers ``L``. Default 2 (all the authors' surrogate experiments).
         mu, nu: certified bounds of the whole ``G``; per layer ``mu**(1/L), nu**(1/L)``. Default
             ``0.1, 10`` (the constructor defaults of the authors' ``BiLipNet``/``MonLipNet``,
@@ -477,7 +476,7 @@ class BiLipNet(nn.Module):
         """Compute the Cayley matrices once (detached) and reuse them inside the ``with`` block.
 
         For many forward/backward passes w.r.t. ``x`` with frozen parameters (gradient descent on
-        ``f``): saves the ``D x D`` solves (pitfall P1). Inside the block no gradient reaches the
+        ``f``): saves the ``D x D`` solves. Inside the block no gradient reaches the
         parameters (all are used detached), and changes to the parameters made inside the block are
         not reflected in the cached Cayley matrices. Nested use is a no-op.
         """
@@ -531,11 +530,11 @@ class BiLipNet(nn.Module):
 
 
 class PLNet(nn.Module):
-    """``f(x) = 1/2 |G(x)|^2 + c`` with ``G`` a :class:`BiLipNet` (section 4.1): ``(B, D) -> (B,)``.
+    """``f(x) = 1/2 |G(x)|^2 + c`` with ``G`` a :class:`BiLipNet` : ``(B, D) -> (B,)``.
 
     PL with constant ``mu_G^2``; unique stationary point ``x* = G^{-1}(0)``, ``f(x*) = c``.
     ``c`` is a learnable scalar initialised to 0; the norm is a sum over coordinates (the
-    authors' JAX code and the paper; not the mean of the PyTorch port, P7). Constructor arguments
+    authors' JAX code and the paper; not the mean of the PyTorch port). Constructor arguments
     and defaults are those of :class:`BiLipNet` (see there for where each comes from).
     """
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gmbench.core.errors import GmbenchError
+from gmbench.core.wording import keep_key_wording
 from gmbench.physics import md
 from gmbench.physics.potentials import BINARY_CLUSTER_EPSILON, binary_lj_cluster_energy, binary_species
 from gmbench.problems.atoms.base import (
@@ -21,6 +22,13 @@ from gmbench.problems.atoms.base import (
     cluster_bounds, file_starts, positive, register_system, resolve_n,
 )
 from gmbench.problems.base import Properties
+
+# what an unconverged basin-hopping run (random start, position moves and A<->B swaps, T = 0.8, a few
+# CPU-minutes) reached for eps_AB = 1.5: an upper bound, never a reference minimum
+BEST_KNOWN_NOTE = keep_key_wording(
+    "no certified global minimum; -650.64 is a loose upper bound from a short basin-hopping run (position "
+    "moves and A<->B swaps, T = 0.8), not a reference",
+    "no certified global minimum; -650.64 is a loose BH upper bound (atoms.md §3.1), not a reference")
 
 BINARY_CLUSTER_PROPERTIES = Properties(
     continuous=True, differentiable=True, multimodal=True, global_min_defined=True, unique_minimizer=False,
@@ -68,9 +76,8 @@ def make_binary_lj_cluster(p: BinaryLJParams, dim: int | None, bounds: Any) -> A
         "system": "binary-lj-cluster", "potential": "lennard-jones", "sigma": 1.0,
         "epsilon": [[1.0, eps_ab], [eps_ab, eps_bb]], "cutoff": None, "space": "free",
         "composition": "80:20", "species_order": "(8A,2B) repeated", "f_star": None,
-        # recorded text (part of the cell key; keep verbatim): the best energy basin hopping found
-        "best_known_note": "no certified global minimum; -650.64 is a loose BH upper bound (atoms.md §3.1), "
-                           "not a reference",
+        # recorded text (in the cell key, which hashes its first-recorded wording): what basin hopping found
+        "best_known_note": BEST_KNOWN_NOTE,
         "starts": start_cfg,
     }
     return AtomsProblem(name, binary_lj_cluster_energy(n, species, eps_ab=eps_ab, eps_bb=eps_bb), n, species=species,
