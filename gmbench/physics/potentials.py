@@ -347,10 +347,19 @@ class PairEnergy(BatchedEnergy):
             self._cache[key] = (f(self.sigma2), f(self.epsilon), f(self.rc2), sp)
         return self._cache[key]
 
-    def _half_shell_ok(self) -> bool:
-        """The half-shell kernel handles open space and the cubic minimum-image box (other spaces
-        take the general pair-list path)."""
-        return type(self.space) in (Free, Periodic)
+    def _half_shell_ok(self, n_atoms: int) -> bool:
+        """Whether a dense evaluation without an autograd graph takes the half-shell kernel: open space
+        or the cubic minimum-image box, no cell list, and not ``GMBENCH_COMPILE=1`` (which compiles the
+        general pair-list kernel instead)."""
+        return type(self.space) in (Free, Periodic) and not compile_enabled() and not self.uses_cell_list(n_atoms)
+
+    def _half_shell(self, r: Tensor, du_fn) -> tuple[Tensor, Tensor | None]:
+        """:func:`_half_shell_forces` on ``r`` (B, N, 3) with this potential's tables and buffers;
+        forces only when ``du_fn`` is given."""
+        lj = self.pair_fn is lennard_jones
+        return _half_shell_forces(r, self.space.box if self.space.periodic else None, self._half_shell_tables(r, lj),
+                                  lj, self.pair_fn, du_fn, self.pair_kwargs, forces=du_fn is not None,
+                                  plan=self._half_shell_plan(r))
 
     def _half_shell_tables(self, like: Tensor, lj: bool) -> tuple:
         """Per-(i, k) parameters of the pair (i, (i + k) mod N) for :func:`_half_shell_forces`, built
@@ -404,6 +413,12 @@ class PairEnergy(BatchedEnergy):
                 e = torch.where(r2 < rc2[t], e, torch.zeros_like(e))
         return e
 
+    def _cell_pairs(self, r: Tensor):
+        """The cell-list (Verlet, with ``skin``) pairs of ``r`` (B, N, 3); the list is kept between calls."""
+        if self._verlet is None:
+            self._verlet = VerletList(self.space, float(self.r_cut.max()), self.skin, method="cell")
+        return self._verlet.pairs(r)
+
     def _terms(self, r: Tensor):
         """Pair terms and their atoms: dense ``(B, P)`` with shared ``(i, j)`` of shape (P,), or
         cell-list terms ``(P,)`` with flat indices into the ``B*N`` atoms and a ``batch`` index."""
@@ -416,12 +431,8 @@ class PairEnergy(BatchedEnergy):
             r2 = (d * d).sum(-1)
             t = None if sp is None else sp[i] * S + sp[j]
             return "dense", self._pair_terms(r2, t, r), i, j, None
-        if self._verlet is None:
-            self._verlet = VerletList(self.space, float(self.r_cut.max()), self.skin, method="cell")
-        pl = self._verlet.pairs(r)
-        rf = r.reshape(B * N, 3)
-        d = self.space.displacement(rf.index_select(0, pl.i), rf.index_select(0, pl.j))
-        r2 = (d * d).sum(-1)
+        pl = self._cell_pairs(r)
+        r2 = sq_norm3(self.space.displacement(*pl.gather(r)))
         t = None if sp is None else _pair_types(sp, B, S, pl)
         return "cell", self._pair_terms(r2, t, r), pl.i, pl.j, pl.batch
 
@@ -438,11 +449,8 @@ class PairEnergy(BatchedEnergy):
         sig2, eps, rc2, sp = self._params(r)
         S = self.n_species
         if not self.uses_cell_list(N):
-            if not compile_enabled() and self._half_shell_ok():
-                box = self.space.box if self.space.periodic else None
-                lj = self.pair_fn is lennard_jones
-                e, f = _half_shell_forces(r, box, self._half_shell_tables(r, lj), lj, self.pair_fn, du_fn,
-                                          self.pair_kwargs, plan=self._half_shell_plan(r))
+            if self._half_shell_ok(N):
+                e, f = self._half_shell(r, du_fn)
                 return e.reshape(lead), f.reshape(*lead, N, 3)
             i, j = dense_pairs(N, r.device)
             k = 0 if sp is None else sp[i] * S + sp[j]
@@ -450,9 +458,7 @@ class PairEnergy(BatchedEnergy):
             e, f = kernel(r, i, j, sig2[k], eps[k], None if rc2 is None else rc2[k], self.space, self.pair_fn,
                           du_fn, self.pair_kwargs)
             return e.reshape(lead), f.reshape(*lead, N, 3)
-        if self._verlet is None:
-            self._verlet = VerletList(self.space, float(self.r_cut.max()), self.skin, method="cell")
-        pl = self._verlet.pairs(r)
+        pl = self._cell_pairs(r)
         d = self.space.displacement(*pl.gather(r))  # (P, 3)
         if sp is None:
             ps = (sig2[0], eps[0], None if rc2 is None else rc2[0])
@@ -469,14 +475,8 @@ class PairEnergy(BatchedEnergy):
         return e.reshape(lead), f.reshape(*lead, N, 3)
 
     def _energy(self, r: Tensor) -> Tensor:
-        N = r.shape[1]
-        if (not (r.requires_grad and torch.is_grad_enabled()) and not compile_enabled() and self._half_shell_ok()
-                and not self.uses_cell_list(N)):  # no autograd graph wanted: the half-shell kernel, energies only
-            lj = self.pair_fn is lennard_jones
-            e, _ = _half_shell_forces(r.detach(), self.space.box if self.space.periodic else None,
-                                      self._half_shell_tables(r, lj), lj, self.pair_fn, None, self.pair_kwargs,
-                                      forces=False, plan=self._half_shell_plan(r))
-            return e
+        if not (r.requires_grad and torch.is_grad_enabled()) and self._half_shell_ok(r.shape[1]):
+            return self._half_shell(r.detach(), None)[0]  # no autograd graph wanted: energies only
         kind, e, _, _, batch = self._terms(r)
         if kind == "dense":
             return e.sum(-1)
