@@ -39,7 +39,7 @@ def put_run(st: Store, key: str, cfg: dict, method: str, seed: int, rows: list[t
            "dtype": "float64", "version": "test", "status": "done", "final_energy": best[2], "final_gap": best[3],
            "final_dist": best[4], "final_dist_nearest": best[4], "n_energy": n_energy, "wall_s": wall_s,
            "n_candidates": len(rows), "summary": "{}"}
-    st.save_cell(row, [(t, n, 0, e, g, d, d, o, "{}") for t, n, e, g, d, o in rows])
+    st.save_cell(row, [(t, n, 0, e, g, d, d, o, "{}", n) for t, n, e, g, d, o in rows])
 
 
 SPHERE = {"name": "sphere", "dim": 4, "bounds": [-10.0, 10.0]}

@@ -248,13 +248,13 @@ def test_table1_shows_training_cost_apart_from_the_run(tmp_path):
     problem = make_problem("ka-lj", n=27, starts=str(_lattice_frames(tmp_path / "f.npy", n_frames=2)))
     x = problem.start_sampler()(2, torch.Generator().manual_seed(0))
     rec = Recorder(problem, METHODS.get("stridernet").summaries)
-    rec.assess([Candidate(0.1, 1, 0, x[k], {"start": k, "train_wall_s": 12.5, "train_evals": 900}) for k in range(2)])
+    rec.assess([Candidate(0.1, 1, 0, 1, x[k], {"start": k, "train_wall_s": 12.5, "train_evals": 900}) for k in range(2)])
     s = rec.summary()
     assert (s["train_wall_s"], s["train_evals"], s["n_starts"]) == (12.5, 900, 2)
     st = lambda v: {"median": v, "min": v, "max": v, "n": 1}  # noqa: E731
     r = {"suite": "t", "problem": "ka-lj", "method": "m", "seeds_done": 1, "seeds_total": 1, "failed": 0,
          "unavailable": None, "errors": [], "nearest_exact": True, "overrun_max_s": 0.0, "config": problem.config(),
-         "successes": None, "wall_s": st(3.0), "n_energy": st(40), "final_energy": st(s["final_energy"]),
+         "successes": None, "wall_s": st(3.0), "n_cost": st(40), "final_energy": st(s["final_energy"]),
          **{c: None for c in ("min_dist", "final_dist", "avg_err_per_dim", "final_dist_nearest", "final_gap",
                               "hit_t", "hit_evals")},
          "starts_min_energy": st(s["starts_min_energy"]), "starts_mean_energy": st(s["starts_mean_energy"]),

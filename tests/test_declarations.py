@@ -43,7 +43,7 @@ def _count(rows):
 
 def _candidates(problem, scalars):
     x = torch.zeros(problem.dim, dtype=torch.float64)
-    return [Candidate(0.1 * k, k + 1, 0, x + 0.1 * k, s) for k, s in enumerate(scalars)]
+    return [Candidate(0.1 * k, k + 1, 0, k + 1, x + 0.1 * k, s) for k, s in enumerate(scalars)]
 
 
 def test_summaries_come_only_from_declarations():
@@ -76,7 +76,7 @@ def test_problem_success_summary_is_the_problems_declaration():
     problem = make_problem("lj13")
     x = problem.start_sampler()(1, torch.Generator().manual_seed(0))[0]
     rec = Recorder(problem)
-    rec.assess([Candidate(0.5, 3, 0, x, {})])
+    rec.assess([Candidate(0.5, 3, 0, 3, x, {})])
     s = rec.summary()
     assert s["success"] is False and s["hit_t"] is None and s["hit_evals"] is None
 

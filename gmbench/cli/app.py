@@ -58,11 +58,18 @@ def _warn_if_loaded() -> None:
 
 
 def parse_budget(text: str) -> "Any":
-    """'30', '30s', '5m', '1h', 'evals=1e5', 'time=30,evals=1000'."""
+    """'30', '30s', '5m', '1h', 'evals=1e5', 'time=30,evals=1000', 'evals=1e5,grad_cost=dim'."""
     from gmbench.core.blackbox import Budget
+    from gmbench.core.budget import check_grad_cost
 
-    time_s, evals = None, None
+    time_s, evals, grad_cost = None, None, 1
     for part in [p.strip() for p in text.split(",") if p.strip()]:
+        if part.startswith("grad_cost="):
+            try:
+                grad_cost = check_grad_cost(part[len("grad_cost="):].strip())
+            except GmbenchError as exc:
+                raise GmbenchError(f"bad --budget {text!r}: {exc}") from None
+            continue
         if part.startswith("evals="):
             try:
                 evals = int(float(part[6:]))
@@ -78,7 +85,9 @@ def parse_budget(text: str) -> "Any":
         time_s = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
         if time_s <= 0:
             raise GmbenchError(f"bad --budget {text!r}: time must be positive")
-    return Budget(time_s, evals)
+    if time_s is None and evals is None:
+        raise GmbenchError(f"bad --budget {text!r}: give a time and/or evals=N")
+    return Budget(time_s, evals, grad_cost)
 
 
 SEEDS_HELP = ("Override the seeds: a count (3 = seeds 0,1,2), a range (0-4) or a list (0,2,7; one seed: 7,). "
@@ -153,7 +162,7 @@ def run(
 
     s = load_suite(suite)
     dev = resolve_device(device or s.device)
-    cells = expand(s, dev, parse_budget(budget) if budget else None, parse_seeds(seeds) if seeds else None,
+    cells = expand(s, dev, parse_budget(budget) if budget is not None else None, parse_seeds(seeds) if seeds else None,
                    threads=threads)
     if problem:
         wanted = {PROBLEMS.canonical(p) for p in problem}

@@ -196,7 +196,10 @@ def _check_keys(path: Path, d: Any, allowed: set[str], what: str) -> None:
 
 
 def _budget(path: Path, d: Any, key: str, raw: Any) -> Budget:
-    _check_keys(path, raw, {"time_s", "evals"}, "budget")
+    """``{time_s: T, evals: N, grad_cost: k | dim}`` (see :class:`gmbench.core.budget.Budget`)."""
+    from gmbench.core.budget import check_grad_cost
+
+    _check_keys(path, raw, {"time_s", "evals", "grad_cost"}, "budget")
     t, n = raw.get("time_s"), raw.get("evals")
     if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0):
         raise _err(path, raw, "time_s", f"budget.time_s must be a positive number, got {t!r}")
@@ -204,7 +207,11 @@ def _budget(path: Path, d: Any, key: str, raw: Any) -> Budget:
         raise _err(path, raw, "evals", f"budget.evals must be a positive integer, got {n!r}")
     if t is None and n is None:
         raise _err(path, d, key, "a budget needs time_s and/or evals")
-    return Budget(float(t) if t is not None else None, n)
+    try:
+        grad_cost = check_grad_cost(raw.get("grad_cost", 1))
+    except GmbenchError as exc:
+        raise _err(path, raw, "grad_cost", f"budget.{exc}") from None
+    return Budget(float(t) if t is not None else None, n, grad_cost)
 
 
 def _problem_class(family: str) -> type:

@@ -14,6 +14,12 @@ isolation on top (and a suite ``secret`` so that instance numbers do not reveal 
 Budgets bind through the BlackBox: an evaluation that would exceed the evaluation budget, or any
 evaluation after the wall-clock deadline, raises :class:`BudgetExhausted` (a ``BaseException``, so
 a method's ``except Exception`` cannot swallow it) before any work is done.
+
+The cost ledger: ``n_energy`` counts energy evaluations (per point, those that came with a gradient
+included), ``n_grad`` those that came with a gradient, ``n_cost`` the evaluations charged against
+the budget (an energy-only point costs 1, an energy-and-gradient point ``budget.grad_cost``, see
+:class:`Budget`), and ``n_local`` the local minimisations a method says it completed
+(:meth:`BlackBox.count_local`; informational, a method's own count).
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ class BlackBox:
 
     __slots__ = (
         "dim", "lower", "upper", "device", "dtype", "generator", "budget",
-        "n_energy", "n_grad", "_energy", "_energy_and_grad", "_sampler", "_clock", "_deadline", "structure", "_atom_energy",
+        "n_energy", "n_grad", "n_cost", "n_local", "grad_charge", "_energy", "_energy_and_grad", "_sampler", "_clock", "_deadline", "structure", "_atom_energy",
         "_draw",
     )
 
@@ -70,6 +76,9 @@ class BlackBox:
         self.budget = budget
         self.n_energy = 0
         self.n_grad = 0
+        self.n_cost = 0
+        self.n_local = 0
+        self.grad_charge = budget.gradient_charge(dim)  # evaluations charged per energy-and-gradient point
         self._clock = clock
         self._deadline = budget.time_s if budget.time_s is not None else math.inf
         self._draw: Tensor | None = None  # reused buffer of uniform(n)'s raw U[0, 1) draws
@@ -84,7 +93,8 @@ class BlackBox:
 
     @property
     def evals_left(self) -> float:
-        return math.inf if self.budget.evals is None else self.budget.evals - self.n_energy
+        """Charged evaluations left (energy-only points; an energy-and-gradient point costs ``grad_charge``)."""
+        return math.inf if self.budget.evals is None else self.budget.evals - self.n_cost
 
     def exhausted(self) -> bool:
         return self.time_left() <= 0 or self.evals_left <= 0
@@ -92,11 +102,17 @@ class BlackBox:
     def _charge(self, n: int, grad: bool) -> None:
         if self._clock.elapsed() >= self._deadline:
             raise BudgetExhausted("time")
-        if self.budget.evals is not None and self.n_energy + n > self.budget.evals:
+        cost = n * self.grad_charge if grad else n
+        if self.budget.evals is not None and self.n_cost + cost > self.budget.evals:
             raise BudgetExhausted("evals")
         self.n_energy += n
+        self.n_cost += cost
         if grad:
             self.n_grad += n
+
+    def count_local(self, n: int = 1) -> None:
+        """Record that the method completed ``n`` local minimisations (stored as ``n_local``; costs nothing)."""
+        self.n_local += int(n)
 
     # ---- evaluation -----------------------------------------------------------------------------
     def _check(self, x: Tensor) -> int:

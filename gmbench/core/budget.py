@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -23,17 +24,47 @@ class BudgetExhausted(BaseException):
 
 @dataclass(frozen=True)
 class Budget:
-    """A wall-clock budget (seconds) and/or an evaluation budget (energy evaluations, per point).
+    """A wall-clock budget (seconds) and/or an evaluation budget, and what a gradient costs.
 
-    Every gradient evaluation also evaluates the energy, so ``evals`` binds on energy evaluations;
-    gradient evaluations are counted separately and reported.
+    The evaluation budget binds on *charged* evaluations (the cost ledger): an energy-only evaluation
+    of one point costs 1, an energy-and-gradient evaluation costs ``grad_cost`` (default 1: a gradient
+    comes with its energy for free, gmbench's historical accounting; ``"dim"``: D, the cost of a
+    forward finite-difference gradient, the convention COCO's maintainers suggest for comparing
+    gradient methods with black-box ones; any positive integer k). Energy evaluations, gradient
+    evaluations and charged evaluations are counted separately and stored with every cell.
     """
 
     time_s: float | None = None
     evals: int | None = None
+    grad_cost: int | str = 1
 
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {"time_s": self.time_s, "evals": self.evals}
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        """The budget as stored and hashed into cell keys: ``grad_cost`` only where it is not the
+        default, so that cells stored before the ledger existed keep their keys."""
+        out: dict[str, float | int | str | None] = {"time_s": self.time_s, "evals": self.evals}
+        if self.grad_cost != 1:
+            out["grad_cost"] = self.grad_cost
+        return out
+
+    def gradient_charge(self, dim: int) -> int:
+        """Evaluations charged for one energy-and-gradient evaluation of one point in ``dim`` dimensions."""
+        return int(dim) if self.grad_cost == "dim" else int(self.grad_cost)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> "Budget":
+        """The inverse of :meth:`as_dict` (a stored cell's ``budget`` column)."""
+        return Budget(d.get("time_s"), d.get("evals"), d.get("grad_cost", 1))
+
+
+def check_grad_cost(value: Any) -> int | str:
+    """A ``grad_cost`` as a suite or ``--budget`` gives it: a positive integer or ``"dim"``."""
+    from gmbench.core.errors import GmbenchError
+
+    if value == "dim" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and int(value) >= 1:
+        return int(value)
+    raise GmbenchError(f"grad_cost must be a positive integer or 'dim' (a gradient costs D evaluations), got {value!r}")
 
 
 def synchronize(device: torch.device | str) -> None:

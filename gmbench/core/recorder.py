@@ -30,6 +30,7 @@ class Candidate:
     t: float
     n_energy: int
     n_grad: int
+    n_cost: int
     x: Tensor  # (D,) float64 cpu
     scalars: dict[str, float]
 
@@ -39,6 +40,7 @@ class TraceRow:
     t: float
     n_energy: int
     n_grad: int
+    n_cost: int
     energy: float
     gap: float
     dist: float | None
@@ -65,7 +67,7 @@ class Inbox:
         bb._charge(1, grad=False)
         t = bb.elapsed()
         self.candidates.append(
-            Candidate(t, bb.n_energy, bb.n_grad, x.detach().reshape(-1).to("cpu", torch.float64).clone(),
+            Candidate(t, bb.n_energy, bb.n_grad, bb.n_cost, x.detach().reshape(-1).to("cpu", torch.float64).clone(),
                       {k: _scalar(v) for k, v in scalars.items()})
         )
 
@@ -88,7 +90,7 @@ class Recorder:
             part = candidates[k:k + chunk]
             xs = torch.stack([c.x for c in part])
             for c, a, ex in zip(part, self._problem.assess_batch(xs), self._dtype_excess(xs)):
-                self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, a.energy, a.gap, a.dist, a.dist_nearest,
+                self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, c.n_cost, a.energy, a.gap, a.dist, a.dist_nearest,
                                           min(a.oob, ex), c.scalars, a.extra))
                 self.nearest_exact = self.nearest_exact and a.nearest_exact
         best = self._best_index()

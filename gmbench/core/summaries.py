@@ -58,7 +58,7 @@ def success(rows: Sequence["TraceRow"]) -> dict[str, Any]:
         return {}
     hits = [r for r in flagged if r.extra["success"] >= 1.0]
     first = min(hits, key=lambda r: r.t) if hits else None
-    return {"success": bool(hits), "hit_t": first.t if first else None, "hit_evals": first.n_energy if first else None}
+    return {"success": bool(hits), "hit_t": first.t if first else None, "hit_evals": first.n_cost if first else None}
 
 
 @register_summary("per_start")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 import torch
 from torch import Tensor
 
+from gmbench.core.budget import BudgetExhausted
 from gmbench.methods.base import Method, Report
 from gmbench.optim.presets import STRIDERNET_BASELINES, StriderNetBaseline
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class BestPoint:
@@ -38,6 +42,95 @@ class BestPoint:
         if self._dirty and self.x is not None:
             self._dirty = False
             self._report(self.x, **scalars)
+
+
+class Evaluator:
+    """Batched evaluation for methods whose search loop lives in a library (pycma, scipy) or that
+    evaluate whole populations: it charges the BlackBox, keeps the best point seen and reports it.
+
+    Reporting costs one evaluation, so the best point is not reported after every improving batch but
+    when it improved and either the evaluations or the method time since the last report exceed
+    ``spacing`` times those spent so far (geometric spacing: about log(N) / log(1 + spacing) reports
+    in N evaluations, each target hit recorded within that factor), or the budget is about to end:
+
+    * evaluation budget: a batch that would leave no evaluation for the report is cut to the points
+      that fit (``evals_left - 1``; with gradients, whole ``grad_charge`` units), the best is reported,
+      and :class:`BudgetExhausted` ends the method, so it never evaluates beyond its budget and never
+      loses its best point;
+    * time budget: once less than twice the interval between the last two batches (library work
+      included) is left, every improvement is reported at once.
+
+    A library that catches exceptions would still let ``BudgetExhausted`` (a ``BaseException``)
+    through, and the harness keeps every report made. Non-finite energies are never the best point.
+    """
+
+    def __init__(self, bb, report: Report, spacing: float = 0.05):
+        self.bb = bb
+        self.best = BestPoint(report)
+        self.spacing = spacing
+        self._cost_at_report = 0
+        self._t_at_report = 0.0
+        self._t_prev = bb.elapsed()
+        self._interval = 0.0
+        self._last = False  # the evaluation budget ends with the batch being evaluated
+
+    # ---- evaluation ---------------------------------------------------------------------------
+    def energy(self, x: Tensor) -> Tensor:
+        """Energies of a batch ``(n, D)``, charged and observed (see the class doc)."""
+        x = self._fit(x, 1)
+        e = self.bb.energy(x)
+        self._observe(x, e, x.shape[0])
+        return e
+
+    def energy_and_grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Energies and gradients of a batch ``(n, D)``, charged at ``grad_charge`` per point and observed."""
+        x = self._fit(x, self.bb.grad_charge)
+        e, g = self.bb.energy_and_grad(x)
+        self._observe(x, e, x.shape[0])
+        return e, g
+
+    def energy_numpy(self, x: "np.ndarray") -> "np.ndarray":
+        """:meth:`energy` for a float64 NumPy batch ``(n, D)`` (or one point ``(D,)``): float64 energies,
+        non-finite ones as +inf."""
+        import numpy as np
+
+        xt = torch.as_tensor(np.asarray(x), device=self.bb.device).to(self.bb.dtype)
+        e = self.energy(xt.reshape(-1, self.bb.dim)).to(device="cpu", dtype=torch.float64).numpy()
+        return np.where(np.isfinite(e), e, np.inf)
+
+    def _fit(self, x: Tensor, unit: int) -> Tensor:
+        """The part of ``x`` the evaluation budget can pay for while keeping one evaluation for the final
+        report; when that is not all of it, the method ends after this batch."""
+        left = self.bb.evals_left
+        n = x.shape[0]
+        if n * unit + 1 <= left:
+            return x
+        fits = int(max(left - 1, 0) // unit)
+        if fits < 1:
+            self.flush()
+            raise BudgetExhausted("evals")
+        self._last = True
+        return x[:fits]
+
+    def _observe(self, x: Tensor, e: Tensor, n: int) -> None:
+        bb = self.bb
+        self.best.update(x, e)
+        now = bb.elapsed()
+        self._interval, self._t_prev = now - self._t_prev, now
+        if self._last:
+            self.flush()
+            raise BudgetExhausted("evals")
+        due = (bb.n_cost - self._cost_at_report >= self.spacing * bb.n_cost
+               or now - self._t_at_report >= self.spacing * now
+               or bb.time_left() < 2 * self._interval)
+        if due:
+            self.flush()
+
+    def flush(self, **scalars: float) -> None:
+        """Report the best point now if it improved since the last report."""
+        if self.best._dirty:
+            self.best.flush(**scalars)
+            self._cost_at_report, self._t_at_report = self.bb.n_cost, self.bb.elapsed()
 
 
 class RowBest:

@@ -1,7 +1,7 @@
 """Fixed-target and fixed-budget analysis from the stored anytime traces (nothing is re-run).
 
-Every cell's trace holds, per reported candidate, the method time ``t``, the evaluation counter
-``n_energy`` and the harness's assessment (true energy, gap f − f*, distances, out-of-bounds).
+Every cell's trace holds, per reported candidate, the method time ``t``, the charged-evaluation counter
+``n_cost`` (energy evaluations, each gradient charged at the budget's ``grad_cost``) and the harness's assessment (true energy, gap f − f*, distances, out-of-bounds).
 From it this module derives, per run, the *prediction* at every report: the lowest-energy candidate
 reported so far (inside the bounds preferred, the harness's rule for the final prediction), and its
 gap and distance to the nearest global minimizer. On top of that, in COCO's terms (Hansen et al.,
@@ -39,13 +39,14 @@ import pandas as pd
 from gmbench.core.errors import GmbenchError
 from gmbench.problems import report_layout
 from gmbench.report.targets import DEFAULT, TargetSpec, dist_threshold
+from gmbench.store.sqlite import charged
 
 OOB_TOL = 1e-9  # the Recorder's tolerance for "inside the bounds" (relative to max |bound|, at least 1)
 
 @dataclass
 class RunData:
     """One row per finished run (``runs``) and its trace with the prediction at every report (``trace``:
-    key, idx, t, n_energy, pred_energy, pred_gap (absolute or relative), pred_dist)."""
+    key, idx, t, n_energy, n_cost, pred_energy, pred_gap (absolute or relative), pred_dist)."""
 
     runs: pd.DataFrame
     trace: pd.DataFrame
@@ -93,7 +94,7 @@ def load(store: Any, suite: str | None = None, problems: Iterable[str] | None = 
         recs.append({
             "key": r.key, "suite": r.slot_suite, "problem": label, "name": cfg.get("name"), "dim": int(cfg.get("dim") or r.dim),
             "instance": int(cfg.get("instance", 0) or 0), "method": r.slot_label, "method_name": r.method,
-            "seed": int(r.seed), "layout": lay, "n_energy": float(r.n_energy), "wall_s": float(r.wall_s),
+            "seed": int(r.seed), "layout": lay, "n_cost": float(r.n_cost), "wall_s": float(r.wall_s),
             "final_energy": _num(r.final_energy), "final_gap": _num(r.final_gap), "final_dist": _num(r.final_dist),
             "final_dist_nearest": _num(r.final_dist_nearest), "f_star": _num(f_star),
             "best_known": best.get(ckey, math.nan), "relative": False,
@@ -126,14 +127,15 @@ def _num(v: Any) -> float:
 
 
 def _read_traces(store: Any, keys: list[str]) -> pd.DataFrame:
-    cols = "key, idx, t, n_energy, energy, gap, dist, dist_nearest, oob"
+    cols = ["key", "idx", "t", "n_energy", "n_cost", "energy", "gap", "dist", "dist_nearest", "oob"]
     parts = []
     for i in range(0, len(keys), 500):  # SQLite's parameter limit
         chunk = keys[i:i + 500]
-        parts.append(pd.read_sql_query(
-            f"SELECT {cols} FROM traces WHERE key IN ({','.join('?' * len(chunk))})", store.db, params=chunk))
-    tr = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols.split(", "))
-    for c in ("t", "n_energy", "energy", "gap", "dist", "dist_nearest", "oob"):
+        parts.append(pd.read_sql_query(  # (SELECT *: a store written before the ledger has no n_cost column)
+            f"SELECT * FROM traces WHERE key IN ({','.join('?' * len(chunk))})", store.db, params=chunk))
+    tr = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    tr = charged(tr)[cols]
+    for c in ("t", "n_energy", "n_cost", "energy", "gap", "dist", "dist_nearest", "oob"):
         tr[c] = pd.to_numeric(tr[c], errors="coerce").astype(float)
     return tr.sort_values(["key", "idx"], kind="stable").reset_index(drop=True)
 
@@ -201,14 +203,14 @@ def hits(data: RunData, spec: TargetSpec = DEFAULT) -> pd.DataFrame:
                 best = np.minimum.accumulate(t[col].fillna(np.inf).to_numpy())  # non-increasing
                 i = np.searchsorted(-best, -thr, side="left")  # first row with best <= threshold
                 ok = i < len(best)
-                ev[ok] = t["n_energy"].to_numpy()[i[ok]]
+                ev[ok] = t["n_cost"].to_numpy()[i[ok]]
                 sec[ok] = t["t"].to_numpy()[i[ok]]
             blocks.append(pd.DataFrame({
                 "key": run["key"], "suite": run["suite"], "problem": run["problem"], "method": run["method"],
                 "instance": run["instance"], "seed": run["seed"], "dim": run["dim"], "kind": kind,
                 "relative": bool(run["relative"]) and kind == "gap", "target": values, "threshold": thr,
                 "hit": ~np.isnan(ev), "evals": ev, "seconds": sec,
-                "evals_end": run["n_energy"], "seconds_end": run["wall_s"]}))
+                "evals_end": run["n_cost"], "seconds_end": run["wall_s"]}))
     if not blocks:
         return pd.DataFrame(columns=["key", "suite", "problem", "method", "instance", "seed", "dim", "kind", "relative",
                                      "target", "threshold", "hit", "evals", "seconds", "evals_end", "seconds_end"])
@@ -281,10 +283,10 @@ def fixed_budget(data: RunData, kind: str = "dist", x: str = "evals", n_grid: in
     the median is not biased towards the runs that last longest); ``n`` is the number of runs
     contributing. The grid ends at the longest run of the problem."""
     col = {"dist": "pred_dist", "gap": "pred_gap"}[kind]
-    xcol = {"evals": "n_energy", "seconds": "t"}[x]
+    xcol = {"evals": "n_cost", "seconds": "t"}[x]
     tr = data.trace[data.trace[col].notna()]
     rows = []
-    ends = data.runs.set_index("key")["n_energy" if x == "evals" else "wall_s"]  # grid range
+    ends = data.runs.set_index("key")["n_cost" if x == "evals" else "wall_s"]  # grid range
     runs = data.runs[data.runs["layout"] == "functions"] if kind == "dist" else data.runs  # atoms: RMSD, not a distance target
     for problem, pr in runs.groupby("problem", sort=False):
         t = tr[tr["key"].isin(set(pr["key"]))]

@@ -31,10 +31,13 @@ METRICS = [
     ("Avg Error Per Dim", "avg_err_per_dim"),
     ("Dist To Nearest Global Min (Min Energy)", "final_dist_nearest"),
     ("Energy", "final_energy"),
-    ("Evals", "n_energy"),
+    ("Evals", "n_cost"),  # charged evaluations (the cost ledger: a gradient costs the budget's grad_cost)
+    ("Grad evals", "n_grad"),
     ("Wall s", "wall_s"),
 ]
 
+
+INTEGER_METRICS = ("n_cost", "n_grad")
 
 # metrics read from each cell's summary (atomistic layouts)
 EXTRA_STATS = ("final_gap", "starts_min_energy", "starts_mean_energy", "n_starts", "hit_t", "hit_evals",
@@ -205,7 +208,7 @@ def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: s
             continue
         cells = []
         for _, col in METRICS:
-            s = stats_cell(r[col], integer=col == "n_energy")
+            s = stats_cell(r[col], integer=col in INTEGER_METRICS)
             if col == "final_dist_nearest" and not r["nearest_exact"] and r[col] is not None:
                 s = "≤ " + s
             cells.append(s)
@@ -239,17 +242,18 @@ def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str
     rows = []
     for r in rs:
         if r["unavailable"]:
-            rows.append([r["method"], "unavailable: " + r["unavailable"], "", "", "", "", "", "", "0"])
+            rows.append([r["method"], "unavailable: " + r["unavailable"], "", "", "", "", "", "", "", "0"])
             continue
         succ = r["successes"]
         rows.append([
             r["method"] + _mark(r), stats_cell(r["final_energy"]), stats_cell(r["final_gap"]), stats_cell(r["final_dist"]),
             f"{succ[0]}/{succ[1]}" if succ else "—", stats_cell(r["hit_t"]), stats_cell(r["hit_evals"], integer=True),
-            stats_cell(r["n_energy"], integer=True), stats_cell(r["wall_s"]), _seeds_cell(r),
+            stats_cell(r["n_cost"], integer=True), stats_cell(r["n_grad"], integer=True), stats_cell(r["wall_s"]),
+            _seeds_cell(r),
         ])
     f_star = rs[0]["config"].get("f_star")
     headers = ["Method", "Energy", "Gap E - E_ref", "RMSD to reference", "Success", "Time to hit s", "Evals to hit",
-               "Evals", "Wall s", "Seeds"]
+               "Evals", "Grad evals", "Wall s", "Seeds"]
     body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
     return [_titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt), *_contended_note(rs)]
 
@@ -292,7 +296,7 @@ def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], 
         # cost: training declared by the method (e.g. a StriderNET policy) apart from the cell's own run
         if any(by[m]["train_wall_s"] is not None for m in methods if m in by):
             rows.append(["", "training s / evals", *[_cost(by.get(m), "train_wall_s", "train_evals") for m in methods]])
-        rows.append(["", "run s / evals", *[_cost(by.get(m), "wall_s", "n_energy") for m in methods]])
+        rows.append(["", "run s / evals", *[_cost(by.get(m), "wall_s", "n_cost") for m in methods]])
     marked = {r["method"] for _, rs in systems for r in rs if r.get("contended")}
     body = tabulate(rows, headers=["System", "Metric", *[m + (f" {CONTENDED_MARK}" if m in marked else "") for m in methods]],
                     tablefmt=tablefmt, disable_numparse=True)

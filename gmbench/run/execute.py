@@ -82,7 +82,9 @@ class CellResult:
 def execute(cell: Cell) -> CellResult:
     """Run one cell in this process and return its store row and trace.
 
-    The cell runs with ``cell.threads`` torch intra-op threads (restored afterwards). Besides wall
+    The cell runs with ``cell.threads`` threads in every pool it may use: torch's intra-op threads and,
+    through threadpoolctl, the BLAS (OpenBLAS, MKL, BLIS) and OpenMP pools that NumPy and SciPy use
+    (pycma's eigendecompositions, scipy's optimisers); all are restored afterwards. Besides wall
     time it records the process CPU time of the method (``time.process_time``, all threads), the
     1-minute load average at its start and end, and ``cpu_util`` = cpu_s / (wall_s × threads): the
     share of its threads' time the method actually got. Below :data:`CONTENDED_BELOW` (on CPU
@@ -91,10 +93,13 @@ def execute(cell: Cell) -> CellResult:
     (A method that cannot keep more than one thread busy reads as contended with ``threads`` > 1; on
     a GPU the host thread waits for kernels, so the CPU share says nothing there and is not stored.)
     """
+    from threadpoolctl import threadpool_limits
+
     before = torch.get_num_threads()
     torch.set_num_threads(cell.threads)
     try:
-        return _execute(cell)
+        with threadpool_limits(limits=cell.threads):
+            return _execute(cell)
     finally:
         torch.set_num_threads(before)
 
@@ -181,6 +186,8 @@ def _execute(cell: Cell) -> CellResult:
         "stop_reason": stop,
         "n_energy": bb.n_energy,
         "n_grad": bb.n_grad,
+        "n_cost": bb.n_cost,
+        "n_local": bb.n_local,
         "wall_s": wall,
         "harness_s": harness_s,
         "overrun_s": overrun,
@@ -197,7 +204,7 @@ def _execute(cell: Cell) -> CellResult:
         "nearest_exact": int(summary.get("nearest_exact", True)),
     }
     trace = [(r.t, r.n_energy, r.n_grad, _f(r.energy), _f(r.gap), r.dist, r.dist_nearest, r.oob,
-              json.dumps(r.scalars)) for r in rec.rows]
+              json.dumps(r.scalars), r.n_cost) for r in rec.rows]
     return CellResult(row, trace)
 
 

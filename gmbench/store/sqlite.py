@@ -60,6 +60,12 @@ ADDED_COLUMNS = [
     ("cells", "threads", "INTEGER"),
     ("cells", "load_start", "REAL"),
     ("cells", "load_end", "REAL"),
+    # the cost ledger (gmbench.core.blackbox): evaluations charged against the budget (an energy-and-
+    # gradient point costs the budget's grad_cost) and local minimisations a method completed; NULL for
+    # cells stored before, whose charged evaluations equal n_energy (grad_cost was always 1)
+    ("cells", "n_cost", "INTEGER"),
+    ("cells", "n_local", "INTEGER"),
+    ("traces", "n_cost", "INTEGER"),
 ]
 
 # A claim's lease: the holder renews it every LEASE_RENEW_S while the cell runs; a claim whose lease has
@@ -74,8 +80,10 @@ CELL_COLUMNS = [
     "min_dist", "min_dist_nearest", "avg_err_per_dim", "avg_err_per_dim_nearest",
     "final_oob", "final_t", "n_candidates", "n_energy", "n_grad",
     "wall_s", "harness_s", "overrun_s", "started", "ended", "best_x", "summary", "code",
-    "cpu_s", "cpu_util", "threads", "load_start", "load_end",
+    "cpu_s", "cpu_util", "threads", "load_start", "load_end", "n_cost", "n_local",
 ]
+TRACE_COLUMNS = ["key", "idx", "t", "n_energy", "n_grad", "energy", "gap", "dist", "dist_nearest", "oob", "scalars",
+                 "n_cost"]
 
 
 # Filesystems whose locks SQLite cannot rely on (https://www.sqlite.org/faq.html#q5, "SQLite over a
@@ -102,6 +110,19 @@ def network_filesystem(path: str | os.PathLike[str], mounts_table: str | None = 
         if (str(p) == point or str(p).startswith(point.rstrip("/") + "/")) and len(point) > len(best):
             best, kind = point, fstype
     return kind if kind in NETWORK_FILESYSTEMS else None
+
+
+def charged(frame: "Any") -> "Any":
+    """``frame`` (cells or traces) with ``n_cost``, the evaluations charged against the budget, filled
+    in for rows stored before the cost ledger existed (or read from a store without the column): there
+    every gradient cost one evaluation, so the charge is ``n_energy``. The one place that rule lives."""
+    if "n_energy" not in frame.columns:
+        return frame
+    if "n_cost" not in frame.columns:
+        frame["n_cost"] = frame["n_energy"]
+    else:
+        frame["n_cost"] = frame["n_cost"].fillna(frame["n_energy"])
+    return frame
 
 
 def _alive(pid: int, host: str) -> bool:
@@ -399,7 +420,7 @@ class Store:
             cols = ",".join(CELL_COLUMNS)
             db.execute(f"INSERT INTO cells ({cols}) VALUES ({','.join('?' * len(CELL_COLUMNS))})",
                        [values.get(c) for c in CELL_COLUMNS])
-            db.executemany("INSERT INTO traces VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            db.executemany(f"INSERT INTO traces ({','.join(TRACE_COLUMNS)}) VALUES ({','.join('?' * len(TRACE_COLUMNS))})",
                            [(values["key"], i, *t) for i, t in enumerate(trace)])
             db.execute("DELETE FROM claims WHERE key=?", (values["key"],))
         self._held.discard(values["key"])
@@ -423,7 +444,7 @@ class Store:
             q += " WHERE s.suite = ?"
             args = (suite,)
         q += " ORDER BY s.rowid"
-        return pd.read_sql_query(q, self.db, params=args)
+        return charged(pd.read_sql_query(q, self.db, params=args))
 
     def suites(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT suite FROM suite_cells GROUP BY suite ORDER BY MAX(updated) DESC")]
