@@ -97,3 +97,30 @@ def test_runs_under_a_time_budget_through_the_harness():
     assert res.row["status"] == "done", res.row["error"]
     assert res.row["stop_reason"] in ("time", "killed") and res.row["wall_s"] < 5.5
     assert res.row["n_candidates"] >= 4
+
+
+def test_default_is_the_papers_plnet_without_an_output_scale():
+    """The paper's f_θ = ½‖G‖² + c: no learnable output scale by default (issue 21); the variants are explicit."""
+    problem = make_problem("alpine1", dim=10, bounds=(-100, 100))
+    m, _, rec = run_method("action-functional", problem)
+    assert m.output_scale == "none"
+    names = {n for n, _ in m.model.named_parameters()}
+    assert "log_scale" not in names and float(m.model.log_scale) == 0.0
+    assert float(m.model.net.c) != 0.0  # c is learned (from 0, the PLNet authors' initialisation)
+    action = [r.scalars for r in rec.rows if r.scalars["phase"] == 1.0]
+    assert action and all(s["share_scale"] == 0.0 for s in action)
+    assert all(abs(s["share_c"] + s["share_orth"] + s["share_mon"] - 1.0) < 1e-9 for s in action)
+    assert all(s["moved"] >= 0.0 for s in action)
+    m2, _, rec2 = run_method("action-functional", problem, output_scale="learned")
+    assert "log_scale" in {n for n, _ in m2.model.named_parameters()}
+    shares = [r.scalars["share_scale"] for r in rec2.rows if r.scalars["phase"] == 1.0]
+    assert shares and all(0.0 < s <= 1.0 for s in shares)
+
+
+def test_learned_output_scale_reproduces_the_old_default_bit_for_bit():
+    """``output_scale: learned`` is gmbench's default before the paper-faithful one: the same numbers as the
+    code of commit 746bfe6 (values measured there with this test's configuration and seed)."""
+    problem = make_problem("alpine1", dim=10, bounds=(-100, 100))
+    _, bb, rec = run_method("action-functional", problem, output_scale="learned")
+    assert [r.energy for r in rec.rows][-3:] == [109.2274406282839, 277.6335416291087, 182.8836717963946]
+    assert bb.n_energy == 1859

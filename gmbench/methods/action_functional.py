@@ -1,6 +1,6 @@
 """The action-functional method (Algorithm 1 of the seed paper) and its sample-only baseline.
 
-Both train a PLNet surrogate f_θ(x) = s·(½‖G(x̃)‖² + c) of the energy U, whose unique stationary point
+Both train a PLNet surrogate f_θ(x) = ½‖G(x̃)‖² + c (the paper's; an output scale s is an option) of the energy U, whose unique stationary point
 is its global minimum x* = G⁻¹(0), and report the learned minimum as a candidate every iteration.
 
 * Warm start (both methods): ``warm_epochs`` epochs of ``warm_batches`` optimiser steps, each on
@@ -29,9 +29,19 @@ Ours (documented choices):
   from the box by the method's seeded generator. The PLNet's zero-bias initialisation has x* at x̃ = 0,
   so without the random x₀ the untrained network would "predict" the box centre, which is the answer
   of both paper problems: that would be a win by construction, not by learning;
-* a learnable output scale s = exp(a) (keeps the unique minimiser) so that the quadratic growth of
-  ½‖G‖² can match normalised energies; y is normalised a priori with the mean and standard deviation
-  of ``norm_samples`` uniform points (counted evaluations);
+* the surrogate is the paper's: f_θ = PLNet = ½‖G(x̃)‖² + c, no output scale (``output_scale: none``,
+  the default), c initialised to 0 as in the PLNet authors' code. The paper states no initialisation of
+  the network's origin (beyond the PLNet's own zero biases); the random x₀ above is ours. The energies are
+  normalised a priori with the mean and standard deviation of ``norm_samples`` uniform points (counted
+  evaluations), as the paper does for its learnability test (App. A.1; it says nothing for Algorithm 1).
+  Not in the paper, available as explicit variants: ``output_scale: fixed`` multiplies the PLNet by a
+  constant s chosen from the first samples so that predictions start with standard deviation 1 (and c
+  so that they start with mean 0); ``output_scale: learned`` (gmbench's default before 2026-12) makes
+  s = exp(a) a learnable parameter with that initialisation. Measured on the paper's two functions at
+  D = 100, 92-100 % of the action loss's gradient norm goes into a, so after clipping an action step
+  mostly rescales the surrogate (docs/plnet.md has the ablation). Every action iteration reports the
+  share of the gradient norm per parameter group (``share_scale``, ``share_c``, ``share_orth``,
+  ``share_mon``) and how far the learned minimum moved (``moved``);
 * θ is updated as Algorithm 1 writes it, θ ← θ − ∇L (``optimizer: sgd``, ``lr`` = 1) with the norm clipped at
   0.5; ``optimizer: adam`` is available. A warm-start epoch is one step on ``batch_size`` = 1000 uniform
   points (``warm_batches`` = 1), mirroring the action phase where each epoch is one step;
@@ -46,6 +56,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -56,13 +67,21 @@ from gmbench.models.plnet import PLNet
 from gmbench.methods.base import IterationPlot, Method, Report, Series, register_method
 
 
-class Surrogate(nn.Module):
-    """f_θ(x) = exp(a)·PLNet((x − x₀)/h), in normalised-energy units."""
+OutputScale = Literal["none", "fixed", "learned"]
 
-    def __init__(self, net: PLNet, x0: Tensor, half: Tensor):
+
+class Surrogate(nn.Module):
+    """f_θ(x) = s·PLNet((x − x₀)/h), in normalised-energy units; s = exp(a) is 1 (``none``, the paper), a
+    constant (``fixed``) or a learnable parameter (``learned``)."""
+
+    def __init__(self, net: PLNet, x0: Tensor, half: Tensor, output_scale: OutputScale = "none"):
         super().__init__()
         self.net = net
-        self.log_scale = nn.Parameter(torch.zeros((), device=x0.device, dtype=x0.dtype))
+        a = torch.zeros((), device=x0.device, dtype=x0.dtype)
+        if output_scale == "learned":
+            self.log_scale = nn.Parameter(a)
+        else:
+            self.register_buffer("log_scale", a)
         self.register_buffer("x0", x0)
         self.register_buffer("halfwidth", half)
 
@@ -96,6 +115,7 @@ class _PLNetTrainer(Method):
     clip: float = 0.5
     inv_tol: float | None = None
     inv_max_iter: int = 1000
+    output_scale: OutputScale = "none"
 
     # ---- shared pieces ------------------------------------------------------------------------
     def memory_param(self) -> str:
@@ -120,7 +140,7 @@ class _PLNetTrainer(Method):
         with torch.random.fork_rng(devices=[bb.device] if bb.device.type == "cuda" else []):
             torch.manual_seed(seed)  # the initialisation depends on the cell's seed only
             net = PLNet(bb.dim, self.units, self.depth, self.mu, self.nu, device=bb.device, dtype=bb.dtype)
-        self.model = Surrogate(net, x0, half)
+        self.model = Surrogate(net, x0, half, self.output_scale)
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         opt = torch.optim.SGD if self.optimizer == "sgd" else torch.optim.Adam
@@ -133,10 +153,11 @@ class _PLNetTrainer(Method):
         ok = torch.isfinite(y)
         self.y_mean = y[ok].mean()
         self.y_std = y[ok].std().clamp_min(1e-12)
-        with torch.no_grad():  # data-dependent init: predictions start with mean 0 and std 1 on these samples
-            q = self.model.net(self.model.to_net(xs[ok]))
-            self.model.log_scale.fill_(-float(torch.log(q.std().clamp_min(1e-12))))
-            self.model.net.c.fill_(-float(q.mean()))
+        if self.output_scale != "none":  # ours: predictions start with mean 0 and std 1 on these samples
+            with torch.no_grad():
+                q = self.model.net(self.model.to_net(xs[ok]))
+                self.model.log_scale.fill_(-float(torch.log(q.std().clamp_min(1e-12))))
+                self.model.net.c.fill_(-float(q.mean()))
         self.iteration = 0
         self.warm_loss = math.nan
 
@@ -146,9 +167,21 @@ class _PLNetTrainer(Method):
     def step(self, loss: Tensor) -> float:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
+        self.shares = self.gradient_shares()
         gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
         self.opt.step()
         return float(gnorm)
+
+    def gradient_shares(self) -> dict[str, float]:
+        """The share of the loss gradient's squared norm (before clipping) per parameter group: the output
+        scale, the offset c, the orthogonal and the monotone layers of G (they sum to 1)."""
+        m = self.model
+        groups = {"share_scale": [m.log_scale] if isinstance(m.log_scale, nn.Parameter) else [],
+                  "share_c": [m.net.c], "share_orth": list(m.net.G.orth.parameters()),
+                  "share_mon": list(m.net.G.mon.parameters())}
+        sq = {k: sum(float((p.grad.detach() ** 2).sum()) for p in ps if p.grad is not None) for k, ps in groups.items()}
+        total = sum(sq.values())
+        return {k: v / total if total > 0 else math.nan for k, v in sq.items()}
 
     def warm_epoch(self, bb: BlackBox) -> float:
         total = 0.0
@@ -170,7 +203,11 @@ class _PLNetTrainer(Method):
     def report_minimum(self, report: Report, phase: float, **scalars: float) -> None:
         x, extra = self.learned_minimum()
         if torch.isfinite(x).all():
-            report(x, iteration=float(self.iteration), phase=phase, warm_loss=self.warm_loss, **extra, **scalars)
+            prev = getattr(self, "_last_minimum", None)
+            moved = float(torch.linalg.vector_norm(x - prev)) if prev is not None else math.nan
+            self._last_minimum = x
+            report(x, iteration=float(self.iteration), phase=phase, warm_loss=self.warm_loss, moved=moved, **extra,
+                   **scalars)
 
     def warm_start(self, bb: BlackBox, report: Report) -> None:
         self.report_minimum(report, phase=0.0)
@@ -225,7 +262,7 @@ class ActionFunctional(_PLNetTrainer):
             loss = ((pred - y) ** 2).mean(dim=0).sum()  # MSE along each trajectory, summed over trajectories
             gnorm = self.step(loss)
             self.report_minimum(report, phase=1.0, traj_loss=float(loss.detach()) / self.n_traj, traj_steps=float(n_steps),
-                                traj_spread=spread, grad_norm=gnorm)
+                                traj_spread=spread, grad_norm=gnorm, **self.shares)
 
 
 @register_method("sample-only", aliases=("standard-baseline",))
