@@ -17,7 +17,7 @@ from gmbench.methods import make_method
 from gmbench.optim.adam import adam_init, adam_step
 from gmbench.optim.fire import ASE_FIRE, JAXMD_FIRE, FireParams, fire_init, fire_step
 from gmbench.optim.gd import gd_init, gd_step
-from gmbench.optim.lbfgs import LbfgsParams, lbfgs_minimize
+from gmbench.optim.lbfgs import LbfgsParams, lbfgs_init, lbfgs_minimize, lbfgs_restart_rows, lbfgs_step
 from gmbench.problems import make_problem
 
 
@@ -139,6 +139,64 @@ def test_lbfgs_converges_per_row_and_converged_rows_cost_nothing():
     x1, _ = lbfgs_minimize(lambda y: energy_and_grad(_rosen, y), x0[2:3], LbfgsParams(max_step=0.5), gtol=1e-8,
                            max_iter=2000)
     assert torch.equal(x1, x[2:3])
+
+
+def _drive(s, params, n, fn=_rosen, **kw):
+    """``n`` kernel iterations over every row of the state ``s``: evaluate the trials, step."""
+    for _ in range(n):
+        e, g = energy_and_grad(fn, s.x)
+        lbfgs_step(s, e, g, params, **kw)
+    return s
+
+
+def test_lbfgs_restart_rows_gives_fresh_rows_and_leaves_the_others_alone():
+    """A restarted row follows, bit for bit, the iterates of a fresh single-row run from its new point;
+    the other rows follow the iterates they would have followed without the restart."""
+    params = LbfgsParams(max_step=0.5)
+    x0, fresh = _starts(3, 4), _starts(1, 4, seed=1)
+    s = _drive(lbfgs_init(x0, params), params, 7)
+    ref = _drive(lbfgs_init(x0, params), params, 7)
+    assert s.S.abs().sum() > 0 and torch.equal(s.x, ref.x)  # history built up before the restart
+    lbfgs_restart_rows(s, torch.tensor([1]), fresh, params)
+    assert torch.equal(s.x[1], fresh[0]) and torch.equal(s.x_best[1], fresh[0]) and s.e[1] == math.inf
+    assert float(s.S[1].abs().sum() + s.rho[1].abs().sum()) == 0 and s.gamma[1] == params.h0
+    _drive(s, params, 25)
+    _drive(ref, params, 25)
+    alone = _drive(lbfgs_init(fresh, params), params, 25)
+    assert torch.equal(s.x[1], alone.x[0]) and torch.equal(s.x_best[1], alone.x_best[0])
+    assert torch.equal(s.x[[0, 2]], ref.x[[0, 2]]) and torch.equal(s.e[[0, 2]], ref.e[[0, 2]])
+    assert not torch.equal(s.x[1], ref.x[1])
+    lbfgs_restart_rows(s, torch.tensor([], dtype=torch.long), fresh[:0], params)  # nothing to restart
+
+
+def test_lbfgs_projection_records_the_step_taken_and_finds_the_box_constrained_minimum():
+    """With ``project`` (a box), every trial lies in the box, the recorded step is the displacement
+    actually taken (so the curvature pairs are pairs of evaluated points), accepted energies never rise,
+    and the rows reach the box-constrained minimum, which lies partly on the boundary."""
+    c = torch.tensor([2.0, 0.3, -3.0, 0.5], dtype=torch.float64)
+    a = torch.tensor([1.0, 3.0, 0.5, 2.0], dtype=torch.float64)
+
+    def quad(x):
+        return (a * (x - c) ** 2).sum(-1)
+
+    def box(x):
+        return x.clamp(-1.0, 1.0)
+
+    params = LbfgsParams(max_step=0.7)
+    s = lbfgs_init(_starts(5, 4), params)
+    e_prev = torch.full((5,), math.inf, dtype=torch.float64)
+    for _ in range(60):
+        e, g = energy_and_grad(quad, s.x)
+        lbfgs_step(s, e, g, params, project=box)
+        assert float(s.x.abs().max()) <= 1.0
+        assert torch.allclose(s.d, s.x - s.x_best, rtol=0, atol=1e-15)
+        assert bool((s.e <= e_prev).all())
+        e_prev = s.e.clone()
+    want = torch.tensor([1.0, 0.3, -1.0, 0.5], dtype=torch.float64)
+    assert torch.allclose(s.x_best, want.expand(5, 4), atol=1e-6)
+    # without the projection the same kernel leaves the box
+    s2 = _drive(lbfgs_init(_starts(5, 4), params), params, 60, fn=quad)
+    assert float(s2.x_best.abs().max()) > 1.5
 
 
 # ---- every batched local method reports right after its first batch -----------------------------

@@ -49,7 +49,8 @@ class Evaluator:
     evaluate whole populations: it charges the BlackBox, keeps the best point seen and reports it.
 
     Reporting costs one evaluation, so the best point is not reported after every improving batch but
-    when it improved and either the evaluations or the method time since the last report exceed
+    when it improved and either the evaluations or (without an evaluation budget only: under one, a seed
+    must give the same run whatever the machine's speed) the method time since the last report exceed
     ``spacing`` times those spent so far (geometric spacing: about log(N) / log(1 + spacing) reports
     in N evaluations, each target hit recorded within that factor), or the budget is about to end:
 
@@ -73,6 +74,9 @@ class Evaluator:
         self._t_prev = bb.elapsed()
         self._interval = 0.0
         self._last = False  # the evaluation budget ends with the batch being evaluated
+        # spacing in time only without an evaluation budget: under one, reports (each a charged
+        # evaluation) must not depend on the clock, so that a seed gives the same run on any machine
+        self._by_time = bb.budget.evals is None
 
     # ---- evaluation ---------------------------------------------------------------------------
     def energy(self, x: Tensor) -> Tensor:
@@ -121,7 +125,7 @@ class Evaluator:
             self.flush()
             raise BudgetExhausted("evals")
         due = (bb.n_cost - self._cost_at_report >= self.spacing * bb.n_cost
-               or now - self._t_at_report >= self.spacing * now
+               or (self._by_time and now - self._t_at_report >= self.spacing * now)
                or bb.time_left() < 2 * self._interval)
         if due:
             self.flush()

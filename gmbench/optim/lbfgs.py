@@ -80,10 +80,14 @@ def lbfgs_direction(g: Tensor, S: Tensor, Y: Tensor, rho: Tensor, gamma: Tensor)
 
 
 def lbfgs_step(state: LbfgsState, e: Tensor, g: Tensor, params: LbfgsParams = LbfgsParams(),
-               rows: Tensor | None = None, wrap: Callable[[Tensor], Tensor] | None = None) -> LbfgsState:
+               rows: Tensor | None = None, wrap: Callable[[Tensor], Tensor] | None = None,
+               project: Callable[[Tensor], Tensor] | None = None) -> LbfgsState:
     """Accept or reject the trials ``state.x[rows]`` given their energies ``e`` and gradients ``g``
     (for those rows only; all rows when ``rows`` is None), then propose the rows' next trials
-    (``wrap`` maps them back into a periodic box). Updates ``state`` in place and returns it."""
+    (``wrap`` maps them back into a periodic box, where the step taken is still ``d``; ``project``
+    maps them onto a feasible set such as a box, and the step recorded for the next curvature pair is
+    then the displacement actually taken, projected trial minus accepted point, so that (s, y) stay a
+    pair of the points really evaluated). Updates ``state`` in place and returns it."""
     s = state
     idx = torch.arange(s.x.shape[0], device=s.x.device) if rows is None else rows
     e = torch.where(torch.isfinite(e), e, torch.full_like(e, math.inf))
@@ -112,9 +116,39 @@ def lbfgs_step(state: LbfgsState, e: Tensor, g: Tensor, params: LbfgsParams = Lb
     norm = torch.linalg.vector_norm(d, dim=-1, keepdim=True)
     d = d * torch.clamp(params.max_step / norm.clamp_min(1e-300), max=1.0) * s.shrink[idx, None]
     xt = s.x_best[idx] + d
-    s.x[idx] = wrap(xt) if wrap is not None else xt
+    if wrap is not None:
+        xt = wrap(xt)
+    if project is not None:
+        xt = project(xt)
+        d = xt - s.x_best[idx]
+    s.x[idx] = xt
     s.d[idx] = d
     s.steps += 1
+    return s
+
+
+def lbfgs_restart_rows(state: LbfgsState, rows: Tensor, x: Tensor, params: LbfgsParams = LbfgsParams()) -> LbfgsState:
+    """Restart the rows ``rows`` of ``state`` from the fresh points ``x`` (len(rows), D): their trial and
+    accepted points become ``x``, their energy +inf (so the next evaluation of the row is accepted, as a
+    first one is), their gradient, last step and curvature history are cleared (γ = ``h0``, no cuts).
+    The next :func:`lbfgs_step` then stores a zero pair for them (sᵀy = 0: skipped), so they go on exactly
+    as a fresh :func:`lbfgs_init` row would. Other rows are untouched. Updates ``state`` in place and
+    returns it."""
+    s = state
+    if rows.numel() == 0:
+        return s
+    x = x.detach().to(dtype=s.x.dtype, device=s.x.device)
+    s.x[rows] = x
+    s.x_best[rows] = x
+    s.e[rows] = math.inf
+    s.g[rows] = 0.0
+    s.S[rows] = 0.0
+    s.Y[rows] = 0.0
+    s.rho[rows] = 0.0
+    s.gamma[rows] = params.h0
+    s.shrink[rows] = 1.0
+    s.cuts[rows] = 0
+    s.d[rows] = 0.0
     return s
 
 
