@@ -81,10 +81,74 @@ def test_instance_config_records_only_non_defaults_and_never_the_secret():
     assert c == {"name": "sphere", "dim": 3, "bounds": [-100.0, 100.0], "instance": 2}
     c = make_problem("sphere", dim=3, instance=2, rotate=True, secret="hunter2").config()
     assert c["rotate"] is True and "hunter2" not in json.dumps(c) and len(c["secret_sha256"]) == 16
+    # a rotated instance records its derivation (so rotated cells of the earlier recipe are never matched)
+    assert c["instance_recipe"] == 2
+    assert make_problem("sphere", dim=3, instance=2, rotate=True).config() == {
+        "name": "sphere", "dim": 3, "bounds": [-100.0, 100.0], "instance": 2, "rotate": True, "instance_recipe": 2}
     a = make_problem("sphere", dim=3, instance=2, secret="hunter2").x_star()
     b = make_problem("sphere", dim=3, instance=2, secret="other").x_star()
     c2 = make_problem("sphere", dim=3, instance=2).x_star()
     assert not torch.equal(a, b) and not torch.equal(a, c2)
+
+
+# x*_k of unrotated instances as the first recipe computed them (before rotated instances got their own seed),
+# as float.hex: every unrotated instance and its cells must stay exactly what they were
+_UNROTATED_X_STAR = {
+    ("sphere", 3, 2, None): ("-0x1.3842a8db7228ep+5", "0x1.4337759e445e8p+4", "0x1.4e19ce71d43b8p+4",
+                             "0x1.4e19ce71d43b8p+4"),
+    ("alpine1", 10, 1, None): ("0x1.32590ad99bf28p+2", "-0x1.c8a1d9d1c3f38p+1", "0x1.db6ca63374300p+0",
+                               "-0x1.ef7629d912348p+0"),
+    ("rastrigin", 47, 3, None): ("0x1.71662f4c7b54ep+1", "0x1.11d0cb531cd32p+1", "0x1.71afd8e0d5988p+0",
+                                 "0x1.8986b517d0b72p+1"),
+    ("alpine1", 100, 2, (-100, 100)): ("0x1.f2846c9c2b114p+5", "0x1.312fac6e959b8p+5", "-0x1.224d1855d7721p+6",
+                                       "0x1.51e4419d91c54p+5"),
+    ("schwefel", 5, 1, None): ("0x1.a142f7741ba60p+4", "-0x1.03282b3969d16p+7", "-0x1.09771e8ed4bc0p+3",
+                               "-0x1.4204d868b14dbp+7"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_UNROTATED_X_STAR, key=str))
+def test_unrotated_instances_are_bit_for_bit_those_of_the_first_recipe(case):
+    name, dim, k, bounds = case
+    xs = make_problem(name, dim=dim, instance=k, bounds=bounds).x_star()
+    got = tuple(float(v).hex() for v in (xs[0], xs[1], xs[2], xs[-1]))
+    assert got == _UNROTATED_X_STAR[case]
+
+
+def test_rotated_instances_are_placed_independently_of_the_shifted_ones():
+    """Rotated instance k has its own x*_k (its seed includes rotate), so "shifted 1-3" and "rotated 1-3"
+    are six placements, not three placements seen twice."""
+    for name, dim in (("alpine1", 100), ("sphere", 3), ("rastrigin", 47)):
+        shifted = [make_problem(name, dim=dim, instance=k).x_star() for k in (1, 2, 3)]
+        rotated = [make_problem(name, dim=dim, instance=k, rotate=True).x_star() for k in (1, 2, 3)]
+        for a in shifted:
+            for b in rotated:
+                assert not torch.equal(a, b)
+        # and a rotated x*_k is still uniform in the inner 80 % (same rule, another draw)
+        p = make_problem(name, dim=dim, instance=1, rotate=True)
+        lo, hi = float(p.lower[0]), float(p.upper[0])
+        assert bool(((rotated[0] >= lo + 0.1 * (hi - lo)) & (rotated[0] <= hi - 0.1 * (hi - lo))).all())
+    assert InstanceTransform.seed("sphere", 3, 2, "") != InstanceTransform.seed("sphere", 3, 2, "", rotate=True)
+
+
+def test_rotated_cells_of_the_first_recipe_get_new_keys_and_no_reference_rows(tmp_path):
+    """A rotated cell's key now hashes ``instance_recipe``: a cell stored by earlier code (same name, dim,
+    instance, rotate) is never matched again, and a report reading such a stored configuration does not
+    rebuild a different instance for its reference rows. Unrotated cells keep their keys."""
+    from gmbench.report.reference import _problem
+
+    path = tmp_path / "k.yaml"
+    path.write_text("budget: {evals: 10}\nproblems:\n  - {name: alpine1, dim: 3, instances: [1], rotate: true}\n"
+                    "  - {name: alpine1, dim: 3, instances: [1]}\nmethods: [random-search]\n")
+    rotated, shifted = expand(load_suite(str(path)), "cpu")
+    assert rotated.problem_config["instance_recipe"] == 2 and "instance_recipe" not in shifted.problem_config
+    old = dict(rotated.problem_config)
+    del old["instance_recipe"]  # what earlier code stored for the same entry
+    rotated_old = type(rotated)(**{f: getattr(rotated, f) for f in rotated.__dataclass_fields__})
+    rotated_old.problem_config = old
+    assert cell_key(rotated_old) != cell_key(rotated)
+    assert _problem(old) is None and _problem(rotated.problem_config) is not None
+    assert _problem(shifted.problem_config) is not None
 
 
 @pytest.mark.parametrize("bad", [{"instance": -1}, {"instance": 1.5}, {"instance": True}, {"rotate": "yes", "instance": 1},
@@ -264,11 +328,11 @@ def test_nearest_minimizer_of_moved_alpine1_agrees_with_brute_force(rotate):
     # the grid search finds nothing the enumeration lacks, and nothing closer than the reported distance
     assert len(grid) >= 8 and bool((torch.cdist(grid, enum).min(dim=-1).values < 1e-5).all())
     d_grid = torch.cdist(q, grid).min(dim=-1).values
-    assert bool((d <= d_grid + 1e-6).all())
-    if exact:
-        assert torch.allclose(d, d_enum, atol=1e-9)
-    else:  # the nearest minimizer of f_k in R^2 may lie outside the box: a lower bound
-        assert bool((d <= d_enum + 1e-9).all())
+    # the nearest minimizer in the box: equal to the enumeration's where exact, never below it (an upper
+    # bound) elsewhere; at D = 2 the in-box minimizers are enumerated, so every point is exact
+    _, flags = p.nearest_minimizers(q)
+    assert exact and bool(flags.all())
+    assert torch.allclose(d, d_enum, atol=1e-9) and bool((d <= d_grid + 1e-6).all())
     # the moved minimizer set is not the published one
     d0 = torch.linalg.vector_norm(q - make_problem("alpine1", dim=2).nearest_minimizer(q)[0], dim=-1)
     assert not torch.allclose(d, d0)

@@ -60,7 +60,8 @@ from typer.testing import CliRunner
 from gmbench.cli.app import app
 from gmbench.config.suite import DEFAULT_THREADS, Cell, MethodSpec, ProblemSpec, cell_key, expand, load_suite
 from gmbench.methods.base import Method, register_method
-from gmbench.run.execute import CONTENDED_BELOW, contended, execute
+from gmbench.report.contention import CONTENDED_BELOW, CONTENDED_MIN_WALL_S, contended
+from gmbench.run.execute import execute
 
 SUITE = """name: timing
 device: cpu
@@ -105,7 +106,7 @@ def test_threads_are_set_in_the_cell_and_restored():
     before = torch.get_num_threads()
     res = execute(_cell("_test-threads", threads=2))
     assert res.row["threads"] == 2
-    assert json.loads(res.trace[0][-1])["threads"] == 2.0  # what the method saw
+    assert json.loads(res.trace[0][8])["threads"] == 2.0  # what the method saw
     assert torch.get_num_threads() == before
 
 
@@ -130,10 +131,35 @@ def test_threads_enter_the_key_only_when_not_the_default(tmp_path):
 
 
 def test_contended_rule():
-    assert contended({"cpu_util": CONTENDED_BELOW - 0.3, "wall_s": 5.0}) is True
-    assert contended({"cpu_util": 0.95, "wall_s": 5.0}) is False
-    assert contended({"cpu_util": 0.1, "wall_s": 0.2}) is False  # too short to judge
-    assert contended({"cpu_util": None, "wall_s": 5.0}) is None  # not recorded (older store, GPU)
+    timed = json.dumps({"time_s": 5.0, "evals": None})
+    assert contended({"cpu_util": CONTENDED_BELOW - 0.3, "wall_s": 5.0, "budget": timed}) is True
+    assert contended({"cpu_util": 0.95, "wall_s": 5.0, "budget": timed}) is False
+    assert contended({"cpu_util": 0.1, "wall_s": CONTENDED_MIN_WALL_S / 5, "budget": timed}) is False  # too short
+    assert contended({"cpu_util": None, "wall_s": 5.0, "budget": timed}) is None  # not recorded (older store, GPU)
+    assert contended({"cpu_util": float("nan"), "wall_s": 5.0, "budget": timed}) is None
+    # time and evaluations together: the clock can still end the cell, so it counts
+    assert contended({"cpu_util": 0.1, "wall_s": 5.0, "budget": {"time_s": 5.0, "evals": 1000}}) is True
+    # an evaluation budget does the same work however slowly: never contended, whatever its CPU share
+    evals = json.dumps({"time_s": None, "evals": 100000})
+    assert contended({"cpu_util": 0.1, "wall_s": 5.0, "budget": evals}) is False
+    assert contended({"cpu_util": 0.1, "wall_s": 5.0, "budget": {"evals": 100000, "grad_cost": "dim"}}) is False
+    # a row without a readable budget is read cautiously, as time-budgeted
+    assert contended({"cpu_util": 0.1, "wall_s": 5.0}) is True
+
+
+def test_one_contention_rule():
+    """The tables and the HTML pages use the report's rule; the run module no longer has its own."""
+    import gmbench.report.contention as rule
+    import gmbench.report.html as html
+    import gmbench.report.tables as tables
+    import gmbench.run.execute as ex
+
+    assert tables.contended is rule.contended
+    assert not hasattr(ex, "contended") and not hasattr(ex, "CONTENDED_BELOW")
+    import inspect
+
+    src = inspect.getsource(html._contention)
+    assert "gmbench.report.contention import" in src and "< 0.8" not in src
 
 
 def _run_suite(tmp_path, *extra):
@@ -169,6 +195,46 @@ def test_report_marks_contended_cells(tmp_path):
                                     catch_exceptions=False).stdout)
     assert {r["method"]: r["contended"] for r in recs if r["method"] in methods} == {"random-search": 1,
                                                                                      "quadratic-surrogate": 0}
+
+
+def test_an_evaluation_budgeted_cell_shows_its_cpu_share_without_the_mark(tmp_path):
+    """Both cells ran at 30 % of their CPU for 2 s; only the time-budgeted one is marked."""
+    path = tmp_path / "timing.yaml"
+    path.write_text(SUITE.replace("budget: {time_s: 0.3}", "budget: {evals: 300}"))
+    store = tmp_path / "s.sqlite"
+    res = CliRunner().invoke(app, ["run", "--suite", str(path), "--store", str(store), "--quiet"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    db = sqlite3.connect(store)
+    db.execute("UPDATE cells SET cpu_util = 0.3, wall_s = 2.0")
+    db.execute("UPDATE cells SET budget = ? WHERE method = 'random-search'",
+               (json.dumps({"time_s": 2.0, "evals": None}),))
+    db.commit()
+    assert {m: json.loads(b) for m, b in db.execute("SELECT method, budget FROM cells")}["quadratic-surrogate"] == {
+        "time_s": None, "evals": 300}
+    db.close()
+    runner = CliRunner()
+    for fmt in ("table", "markdown", "latex"):
+        out = runner.invoke(app, ["report", "--store", str(store), "--format", fmt], catch_exceptions=False).output
+        assert "random-search †" in out and "quadratic-surrogate †" not in out, fmt
+        assert "† contended" in out, fmt
+    recs = json.loads(runner.invoke(app, ["report", "--store", str(store), "--format", "json"],
+                                    catch_exceptions=False).stdout)
+    methods = ("random-search", "quadratic-surrogate")
+    assert {r["method"]: r["contended"] for r in recs if r["method"] in methods} == {"random-search": 1,
+                                                                                     "quadratic-surrogate": 0}
+    # the HTML page applies the same rule: 1 of the 1 random-search cells, 0 of the 1 surrogate cells
+    from gmbench.report.html import _contention
+    from gmbench.store.sqlite import Store
+
+    st = Store(str(store), create=False)
+    try:
+        cells = st.cells_frame("timing")
+    finally:
+        st.close()
+    page = _contention(cells)
+    assert "<td>random-search</td><td>1/1</td><td>0.30</td>" in page
+    assert "<td>quadratic-surrogate</td><td>0/1</td><td>0.30</td>" in page, "the CPU share is still shown"
 
 
 def test_old_stores_gain_the_columns_and_show_no_marker(tmp_path):

@@ -82,7 +82,8 @@ class Recorder:
         self._summaries = tuple(summaries)
         self._dtype = dtype  # the BlackBox's dtype: bounds are compared as rounded to it
         self.rows: list[TraceRow] = []
-        self.nearest_exact = True
+        self.exact: list[bool] = []  # per row: its dist_nearest is exact (else an upper bound)
+        self.nearest_exact = True  # the final prediction's flag (set by assess)
         self.best_x: Tensor | None = None
 
     def assess(self, candidates: list[Candidate], chunk: int = 4096) -> None:
@@ -92,9 +93,10 @@ class Recorder:
             for c, a, ex in zip(part, self._problem.assess_batch(xs), self._dtype_excess(xs)):
                 self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, c.n_cost, a.energy, a.gap, a.dist, a.dist_nearest,
                                           min(a.oob, ex), c.scalars, a.extra))
-                self.nearest_exact = self.nearest_exact and a.nearest_exact
+                self.exact.append(a.nearest_exact)
         best = self._best_index()
         self.best_x = candidates[best].x if best is not None else None
+        self.nearest_exact = self.exact[best] if best is not None else True
 
     def _dtype_excess(self, x: Tensor) -> list[float]:
         """How far each candidate (K, D) lies outside the box as the cell's dtype represents it: the
@@ -139,7 +141,8 @@ class Recorder:
             "min_dist_nearest": min(nears) if nears else None,
             "avg_err_per_dim": best.dist / math.sqrt(dim) if best.dist is not None else None,
             "avg_err_per_dim_nearest": best.dist_nearest / math.sqrt(dim) if best.dist_nearest is not None else None,
-            "nearest_exact": self.nearest_exact,
+            "nearest_exact": self.exact[best_i],  # whether the shown final_dist_nearest is exact
+            "min_dist_nearest_exact": all(self.exact),  # a minimum over upper bounds is one
             **summarize((*self._problem.summaries, *self._summaries), self.rows),
         }
 

@@ -178,6 +178,12 @@ class Problem(ABC):
             return None, False
         return xs.to(x).expand_as(x), self.properties.unique_minimizer
 
+    def nearest_minimizers(self, x: Tensor) -> tuple[Tensor | None, Tensor]:
+        """:meth:`nearest_minimizer` with its exactness per point, a ``(...,)`` bool tensor (False where that
+        point's distance is only an upper bound). Default: the batch's flag for every point."""
+        near, exact = self.nearest_minimizer(x)
+        return near, torch.full(x.shape[:-1], bool(exact), dtype=torch.bool)
+
     def assess_batch(self, x: Tensor) -> list[Assessment]:
         """:meth:`assess` for a stack of candidates ``(K, D)``, vectorised (float64)."""
         x = x.detach().to(torch.float64).reshape(-1, self.dim)
@@ -189,11 +195,12 @@ class Problem(ABC):
         oob = torch.clamp(torch.maximum(lo - x, x - hi), min=0).amax(dim=-1)
         xs = self.x_star()
         dist = torch.linalg.vector_norm(x - xs.to(x), dim=-1) if xs is not None else None
-        near, exact = self.nearest_minimizer(x)
+        near, exact = self.nearest_minimizers(x)
         dn = torch.linalg.vector_norm(x - near, dim=-1) if near is not None else None
+        exact = exact.tolist()
         return [
             Assessment(float(e[i]), float(e[i]) - f_star, None if dist is None else float(dist[i]),
-                       None if dn is None else float(dn[i]), exact, float(oob[i]))
+                       None if dn is None else float(dn[i]), bool(exact[i]), float(oob[i]))
             for i in range(x.shape[0])
         ]
 

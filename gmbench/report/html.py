@@ -16,7 +16,6 @@ import datetime as _dt
 import html
 import io
 import json
-import math
 import re
 import tempfile
 from pathlib import Path
@@ -164,16 +163,13 @@ def _environment(store: Any, suite: str, runs_df: pd.DataFrame) -> list[str]:
 
 
 def _contention(cells: pd.DataFrame) -> str:
-    """Cells whose method got less than 80 % of its threads' CPU time (the run's contention flag), per method."""
+    """Contended cells (:func:`gmbench.report.contention.contended`, the rule the tables use) and the CPU
+    share per method."""
     if "cpu_util" not in cells.columns or cells["cpu_util"].isna().all():
         return ('<p class="note">CPU utilisation was not recorded for these cells (stored before gmbench recorded it); '
                 "time-budgeted results cannot be checked for contention.</p>")
-    try:
-        from gmbench.run.execute import contended
-    except ImportError:  # an older gmbench: the same rule
-        def contended(row: dict[str, Any]) -> bool | None:
-            u = row.get("cpu_util")
-            return None if u is None or (isinstance(u, float) and math.isnan(u)) else u < 0.8
+    from gmbench.report.contention import CONTENDED_BELOW, CONTENDED_MIN_WALL_S, contended
+
     rows = []
     for (problem, label), g in cells.groupby(["slot_problem", "slot_label"], sort=False):
         flags = [contended(r) for r in g.to_dict("records")]
@@ -186,8 +182,12 @@ def _contention(cells: pd.DataFrame) -> str:
     head = ["problem", "method", "contended cells", "median CPU share", "max load average at the end"]
     body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in rows)
     return ("<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>" + body
-            + "</tbody></table><p class=\"note\">A cell is contended when its method got less than 80 % of its "
-            "threads' CPU time: other processes took the cores, so a time-budgeted result understates the method.</p>")
+            + "</tbody></table><p class=\"note\">A time-budgeted cell of at least "
+            f"{CONTENDED_MIN_WALL_S:g} s is contended when its method got less than "
+            f"{CONTENDED_BELOW * 100:.0f} % of its threads' CPU time: other processes took the cores, so its result "
+            "understates the method. "
+            "Evaluation-budgeted cells are never contended (contention makes them slower, not different); their "
+            "CPU share is shown all the same.</p>")
 
 
 def suite_page(store: Any, suite: str, targets: bool = True, stats: bool = True) -> str:

@@ -38,10 +38,15 @@ def _problem(cfg: dict[str, Any]):
     from gmbench.problems import PROBLEMS, make_problem
 
     name = cfg.get("name")
-    if not isinstance(name, str) or name not in PROBLEMS or PROBLEMS.get(name).family != "function":
+    if not isinstance(name, str) or name not in PROBLEMS or PROBLEMS.get(name).family not in ("function", "bbob"):
         return None
     if cfg.get("secret_sha256"):
         return None
+    if cfg.get("rotate") and PROBLEMS.get(name).family == "function":
+        from gmbench.problems.functions.spec import INSTANCE_RECIPE
+
+        if cfg.get("instance_recipe") != INSTANCE_RECIPE:  # stored by earlier code: a different instance
+            return None
     kw: dict[str, Any] = {}
     if cfg.get("instance"):
         kw["instance"] = int(cfg["instance"])
@@ -108,6 +113,8 @@ def reference_records(suite: str, problem_key: str, cfg: dict[str, Any], templat
         if v["dist_nearest"] is not None:
             rec["final_dist_nearest"] = _one(v["dist_nearest"])
         rec["final_energy"] = _one(v["energy"])
+        if cfg.get("f_star") is not None:  # the gap column of tables whose f* is not 0 (bbob)
+            rec["final_gap"] = _one(v["energy"] - float(cfg["f_star"]))
         recs.append(rec)
     return recs
 

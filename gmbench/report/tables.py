@@ -18,6 +18,7 @@ from gmbench.core.errors import GmbenchError
 from gmbench.core.registry import Registry
 from gmbench.problems import report_layout
 from gmbench.problems.functions.spec import instance_label
+from gmbench.report.contention import MARK as CONTENTION_MARK, NOTE as CONTENTION_NOTE, contended
 from gmbench.report.fmt import stats_cell
 from gmbench.report.reference import NOTE as REFERENCE_NOTE, SECRET_NOTE, secret_instances, with_reference_rows
 from gmbench.store.sqlite import Store
@@ -83,19 +84,16 @@ def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _contended(done: pd.DataFrame) -> int | None:
-    """How many of the done seeds ran contended (gmbench.run.execute.contended: the method got less
-    than 80 % of its threads' CPU time); None when no seed recorded its CPU time (older stores)."""
-    from gmbench.run.execute import contended
-
+    """How many of the done seeds ran contended (:func:`gmbench.report.contention.contended`: a
+    time-budgeted cell whose method got less than 80 % of its threads' CPU time); None when no seed
+    recorded its CPU time (older stores)."""
     flags = [contended(row) for row in done.to_dict("records")]
     flags = [f for f in flags if f is not None]
     return sum(flags) if flags else None
 
 
-CONTENDED_MARK = "†"
-CONTENDED_NOTE = ("† contended: in at least one seed the method got less than 80 % of its threads' CPU time "
-                  "(CPU time / (wall time x threads)): other processes held the cores, so a time-budgeted result "
-                  "understates the method; rerun on an idle machine.")
+CONTENDED_MARK = CONTENTION_MARK
+CONTENDED_NOTE = CONTENTION_NOTE
 
 
 def _mark(r: dict[str, Any]) -> str:
@@ -162,7 +160,9 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
     notes = (
         "Distances are Euclidean in R^D. 'Min Dist ... For Min Energy' and the error per dimension describe the final\n"
         "prediction (the lowest-energy candidate); Avg Error Per Dim = that distance / sqrt(D). With several seeds a cell\n"
-        "reads 'median [min, max]'. '≤' marks an upper bound (minimizer set only partly known).\n"
+        "reads 'median [min, max]'. '≤' marks an upper bound: the distance to a global minimizer inside the box that\n"
+        "is not certified the nearest one (a minimizer set only partly known, or a rotated instance's in-box search\n"
+        "that could not certify it); unmarked distances to the nearest global minimizer are exact.\n"
         "Atomistic problems: clusters with a reference are scored by the energy gap E - E_ref, the RMSD to the reference\n"
         "(after translation, rotation, reflection and permutation) and success (gap < 1e-4 eps); systems without a known\n"
         "global minimum (periodic KA, SW, C-S-H) by energy only, Min and Mean over the starting structures (StriderNET\n"
@@ -200,14 +200,17 @@ layout = report_layout  # the rule each problem family declares (gmbench.problem
 
 @register_layout("functions")
 def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str) -> list[str]:
-    """The seed paper's Tables 1-2 columns (distances to the global minimum, error per dimension) and more."""
+    """The seed paper's Tables 1-2 columns (distances to the global minimum, error per dimension) and more;
+    where f* is not 0 (bbob's f_opt) the gap f - f* beside the energy."""
+    f_star = next((r["config"].get("f_star") for r in rs if (r.get("config") or {}).get("f_star")), None)
+    metrics = METRICS if f_star is None else [*METRICS[:5], ("Gap f - f_opt", "final_gap"), *METRICS[5:]]
     rows = []
     for r in rs:
         if r["unavailable"]:
-            rows.append([r["method"], "unavailable: " + r["unavailable"]] + [""] * (len(METRICS) - 1) + ["0"])
+            rows.append([r["method"], "unavailable: " + r["unavailable"]] + [""] * (len(metrics) - 1) + ["0"])
             continue
         cells = []
-        for _, col in METRICS:
+        for _, col in metrics:
             s = stats_cell(r[col], integer=col in INTEGER_METRICS)
             if col == "final_dist_nearest" and not r["nearest_exact"] and r[col] is not None:
                 s = "≤ " + s
@@ -216,9 +219,10 @@ def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: s
             rows.append([r["method"], *cells, "—"])
             continue
         rows.append([r["method"] + _mark(r), *cells, _seeds_cell(r)])
-    headers = ["Method", *[t for t, _ in METRICS], "Seeds"]
+    headers = ["Method", *[t for t, _ in metrics], "Seeds"]
     body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-    out = [_titled(f"{problem} — suite {suite}", body, fmt), *_contended_note(rs)]
+    title = problem + ("" if f_star is None else f", f_opt = {f_star:g}")
+    out = [_titled(f"{title} — suite {suite}", body, fmt), *_contended_note(rs)]
     errs = sorted({e for r in rs for e in r["errors"]})
     if errs:
         out.append("failures:\n" + "\n".join(f"  - {e}" for e in errs))

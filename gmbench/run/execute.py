@@ -24,21 +24,6 @@ from gmbench.config.suite import Cell
 from gmbench.run.signals import catch_interrupts, delivered
 
 
-#: a cell whose method got less than this share of its threads' CPU time is reported as contended
-CONTENDED_BELOW = 0.8
-#: ... if it ran at least this long (shorter cells' CPU share is dominated by start-up costs)
-CONTENDED_MIN_WALL_S = 1.0
-
-
-def contended(row: dict[str, Any]) -> bool | None:
-    """Whether a stored cell row ran contended (None: not recorded, e.g. stored before cpu_util was,
-    or on a GPU)."""
-    util, wall = row.get("cpu_util"), row.get("wall_s")
-    if util is None or wall is None or (isinstance(util, float) and math.isnan(util)):
-        return None
-    return bool(util < CONTENDED_BELOW and wall >= CONTENDED_MIN_WALL_S)
-
-
 def grace_s(budget: Budget) -> float:
     """How long past its time budget a method may run before it is stopped by force."""
     return 1.0 + 0.02 * (budget.time_s or 0.0)
@@ -87,9 +72,9 @@ def execute(cell: Cell) -> CellResult:
     (pycma's eigendecompositions, scipy's optimisers); all are restored afterwards. Besides wall
     time it records the process CPU time of the method (``time.process_time``, all threads), the
     1-minute load average at its start and end, and ``cpu_util`` = cpu_s / (wall_s × threads): the
-    share of its threads' time the method actually got. Below :data:`CONTENDED_BELOW` (on CPU
-    devices, for cells of at least :data:`CONTENDED_MIN_WALL_S`) the report marks the cell as
-    *contended*: other processes took the cores, so a time-budgeted result understates the method.
+    share of its threads' time the method actually got. The report marks a time-budgeted cell whose
+    share is low as *contended* (the rule: :func:`gmbench.report.contention.contended`): other
+    processes took the cores, so its result understates the method.
     (A method that cannot keep more than one thread busy reads as contended with ``threads`` > 1; on
     a GPU the host thread waits for kernels, so the CPU share says nothing there and is not stored.)
     """

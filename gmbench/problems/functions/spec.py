@@ -14,6 +14,7 @@ from torch import Tensor
 from gmbench.core.compile import compile_enabled, maybe_compile
 from gmbench.core.errors import GmbenchError
 from gmbench.problems.base import EnergyFn, Problem, Properties, check_bounds
+from gmbench.problems.functions.nearest import RotatedProductSet
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ class FunctionSpec:
     eg: Callable[..., tuple[Tensor, Tensor]] | None = None
 
 
+#: the derivation of rotated instances, recorded in their configuration (so in their cell keys): 2 = the
+#: rotated instance's seed includes ``rotate``. (1, never recorded: rotated instance k reused shifted
+#: instance k's shift.)
+INSTANCE_RECIPE = 2
+
+
 class FunctionProblem(Problem):
     """One analytic function in ``dim`` dimensions on a box.
 
@@ -58,7 +65,13 @@ class FunctionProblem(Problem):
     minimizer x*_k = s_k lies in the inner 80 % of the box, with the same f*; R_k is the identity
     unless ``rotate``. ``secret`` enters the derivation (a suite's leaderboard secret); the problem
     configuration records only its hash. Schwefel, unbounded below outside its native box, gets COCO's
-    boundary penalty on its instances (:meth:`_penalty_bound`)."""
+    boundary penalty on its instances (:meth:`_penalty_bound`).
+
+    A rotated instance is derived from a seed that includes ``rotate`` (:meth:`InstanceTransform.seed`),
+    so rotated instance k is an independent placement, not shifted instance k's x*_k turned; its
+    configuration records ``instance_recipe`` (:data:`INSTANCE_RECIPE`). Rotated cells stored by earlier
+    code (whose rotated instance k reused shifted instance k's shift) lack it: they keep their old keys and
+    are not reused. Unrotated instances and instance 0 are unchanged (same numbers, same keys)."""
 
     family = "function"
 
@@ -97,6 +110,7 @@ class FunctionProblem(Problem):
         self.instance, self.rotate = instance, rotate
         self._secret_tag = secret_tag(secret) if secret and instance else ""
         self._tf: InstanceTransform | None = None
+        self._ps: RotatedProductSet | None = None
         if instance:
             self._tf = InstanceTransform.derive(spec.name, dim, instance, secret, lo, hi, rotate, self._x_star0())
             if rotate:
@@ -151,34 +165,73 @@ class FunctionProblem(Problem):
         return self._x_star0()
 
     def nearest_minimizer(self, x: Tensor) -> tuple[Tensor | None, bool]:
+        """The nearest global minimizer in the box to each row of ``x``, and whether every returned
+        distance is exact (where not, each is an upper bound: see :meth:`nearest_minimizers`)."""
+        near, exact = self.nearest_minimizers(x)
+        return near, bool(exact.all())
+
+    def nearest_minimizers(self, x: Tensor) -> tuple[Tensor | None, Tensor]:
+        """Per point: the nearest known global minimizer inside the box, and whether it is the nearest
+        one (a (...,) bool tensor; where False the distance to the returned minimizer is an upper bound)."""
+        flags = lambda ok: torch.full(x.shape[:-1], bool(ok), dtype=torch.bool, device=x.device)  # noqa: E731
         if self._tf is not None:
-            return self._nearest_transformed(x)
+            near, exact = self._nearest_transformed(x)
+            return near, exact if isinstance(exact, Tensor) else flags(exact)
         spec = self.spec
         if spec.coord_roots is not None:
             roots = spec.coord_roots(float(self.lower[0]), float(self.upper[0])).to(x)
-            return nearest_in_sorted(roots, x), True
+            return nearest_in_sorted(roots, x), flags(True)
         if spec.known_minimizers is not None:
             known = spec.known_minimizers(self.dim)
             if known is not None:
                 known = known.to(x)
                 d = torch.cdist(x.reshape(-1, self.dim), known)  # (B, K)
                 idx = d.argmin(dim=-1)
-                return known[idx].reshape(x.shape), spec.minimizers_exact
-        return super().nearest_minimizer(x)
+                return known[idx].reshape(x.shape), flags(spec.minimizers_exact)
+        near, exact = super().nearest_minimizer(x)
+        return near, flags(exact)
 
-    def _nearest_transformed(self, x: Tensor) -> tuple[Tensor | None, bool]:
-        """Nearest global minimizer of f_k(x) = f(R(x - s) + x*): found in the function's own frame
-        y = R(x - s) + x* and mapped back (R is orthogonal, so distances are the same in both frames).
+    def nearest_distance_bounds(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor] | None:
+        """Per point (..., D): (certified lower bound, upper bound, exact) of the distance to the nearest
+        global minimizer in the box, float64; None where no minimizer is known. The upper bound is the
+        distance to the point :meth:`nearest_minimizers` returns; the two agree where ``exact``. Only a
+        rotated product set (:mod:`gmbench.problems.functions.nearest`) has a lower bound below the upper
+        one; elsewhere an inexact distance (a partly known set) gets the trivial lower bound 0."""
+        x64 = x.detach().to("cpu", torch.float64)
+        if self._tf is not None and self._tf.rotated and self.spec.coord_roots is not None:
+            ps = self._product_set()
+            if ps.usable:
+                near, exact, lower = ps.nearest(x64.reshape(-1, self.dim))
+                upper = torch.linalg.vector_norm(near - x64.reshape(-1, self.dim), dim=-1)
+                shape = x.shape[:-1]
+                return lower.reshape(shape), upper.reshape(shape), exact.reshape(shape)
+        near, exact = self.nearest_minimizers(x64)
+        if near is None:
+            return None
+        upper = torch.linalg.vector_norm(x64 - near.to(x64), dim=-1)
+        exact = exact.cpu()
+        return torch.where(exact, upper, torch.zeros_like(upper)), upper, exact
 
-        Product sets (``coord_roots``): per coordinate, the roots inside the image of the box (exactly
-        the image without rotation; its bounding box with rotation). With rotation the nearest such
-        point can map outside the box, so the answer is flagged exact only when every returned point
-        lies in the box. Finite sets (``known_minimizers``) are mapped back and kept where in the box."""
+    def _product_set(self) -> RotatedProductSet:
+        """The rotated instance's in-box minimizer search, built on first use (once per problem)."""
+        if self._ps is None:
+            self._ps = RotatedProductSet(self._tf, self.spec.coord_roots, self.lower, self.upper)
+        return self._ps
+
+    def _nearest_transformed(self, x: Tensor) -> tuple[Tensor | None, bool | Tensor]:
+        """Nearest global minimizer *in the box* of f_k(x) = f(R(x - s) + x*), searched in the function's
+        own frame y = R(x - s) + x* and mapped back (R is orthogonal, so distances are the same in both
+        frames).
+
+        Product sets (``coord_roots``) without rotation: per coordinate, the nearest root inside the image
+        of the box (an exact box there), always exact. With rotation the image is a rotated box, and the
+        coordinate-wise nearest root can map outside it: :class:`~gmbench.problems.functions.nearest.
+        RotatedProductSet` searches the in-box minimizers, returns one per point and flags the points
+        where it is certified the nearest (elsewhere its distance is an upper bound). Finite sets
+        (``known_minimizers``) are mapped back and kept where in the box."""
         spec, tf = self.spec, self._tf
         x64 = x.detach().to(torch.float64).reshape(-1, self.dim)
-        lo, hi = self.lower.to(x64), self.upper.to(x64)
         if spec.coord_roots is not None:
-            y = tf.forward(x64)
             a, b = tf.image_box(self.lower, self.upper)  # (D,) each, float64 cpu
             roots = spec.coord_roots(float(a.min()), float(b.max())).to(x64)
             if roots.numel() == 0:
@@ -187,10 +240,11 @@ class FunctionProblem(Problem):
             ib = torch.searchsorted(roots, b.to(x64), right=True)  # one past the last root <= b_i
             if bool((ib <= ia).any()):  # a coordinate without a root in its range: x*_k's coordinate is one
                 return super().nearest_minimizer(x)
-            near = tf.inverse(nearest_in_sorted_range(roots, y, ia, ib))
-            tol = 1e-9 * (hi - lo)
-            exact = not tf.rotated or bool(((near >= lo - tol) & (near <= hi + tol)).all())
-            return near.reshape(x.shape).to(x), exact
+            if not tf.rotated:
+                near = tf.inverse(nearest_in_sorted_range(roots, tf.forward(x64), ia, ib))
+                return near.reshape(x.shape).to(x), True
+            near, exact, _ = self._product_set().nearest(x64.cpu())
+            return near.reshape(x.shape).to(x), exact.reshape(x.shape[:-1]).to(x.device)
         if spec.known_minimizers is not None:
             known = spec.known_minimizers(self.dim)
             if known is not None:
@@ -208,6 +262,7 @@ class FunctionProblem(Problem):
             cfg["instance"] = self.instance
             if self.rotate:
                 cfg["rotate"] = True
+                cfg["instance_recipe"] = INSTANCE_RECIPE  # rotated cells of the old recipe get no match
             if self._secret_tag:
                 cfg["secret_sha256"] = self._secret_tag
         return cfg
@@ -253,7 +308,8 @@ class InstanceTransform:
     coordinates). Evaluating y costs O(40 D).
 
     Everything is drawn in float64 from a CPU ``torch.Generator`` seeded by a SHA-256 of (name, D, k,
-    secret), so the same instance is the same in any process, on any device and in any dtype."""
+    secret, and "rotated" for a rotated instance), so the same instance is the same in any process, on any
+    device and in any dtype."""
 
     BLOCK = 40
 
@@ -264,8 +320,12 @@ class InstanceTransform:
         self.rotated = blocks is not None
 
     @staticmethod
-    def seed(name: str, dim: int, k: int, secret: str) -> int:
-        h = hashlib.sha256(f"gmbench-instance|{name}|{dim}|{k}|{secret}".encode()).digest()
+    def seed(name: str, dim: int, k: int, secret: str, rotate: bool = False) -> int:
+        """The generator seed of instance ``k``. A rotated instance's seed includes ``rotate``, so its shift
+        is independent of the unrotated instance k's (whose seed, and so every unrotated instance, is
+        the one of the first recipe)."""
+        tail = "|rotated" if rotate else ""
+        h = hashlib.sha256(f"gmbench-instance|{name}|{dim}|{k}|{secret}{tail}".encode()).digest()
         return int.from_bytes(h[:8], "little") & (2**63 - 1)
 
     @classmethod
@@ -273,7 +333,7 @@ class InstanceTransform:
                x_star0: Tensor) -> "InstanceTransform":
         """Instance ``k`` of the function ``name`` in ``dim`` dimensions on the box [lo, hi]^dim, whose
         published minimizer is ``x_star0``."""
-        g = torch.Generator(device="cpu").manual_seed(cls.seed(name, dim, k, secret))
+        g = torch.Generator(device="cpu").manual_seed(cls.seed(name, dim, k, secret, rotate))
         u = torch.rand(dim, generator=g, dtype=torch.float64)
         shift = (lo + 0.1 * (hi - lo)) + 0.8 * (hi - lo) * u
         if not rotate:
