@@ -27,8 +27,8 @@ from gmbench.problems import PROBLEMS, make_problem
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
-FUNCTIONS = sorted(n for n, e in PROBLEMS.items() if e.family == "function")
-ATOMS = sorted(n for n, e in PROBLEMS.items() if e.family != "function")
+FUNCTIONS = sorted(n for n, e in PROBLEMS.items() if e.family in ("function", "bbob"))
+ATOMS = sorted(n for n, e in PROBLEMS.items() if e.family == "atoms")
 
 
 def _function(name: str):

@@ -151,32 +151,16 @@ def run(
                                      "other gmbench code (default: keep them)."),
 ) -> None:
     """Run a suite: every (problem x method x seed) cell not already in the store."""
-    from gmbench.core.env import resolve_device
     from gmbench.core.registry import load_plugins
 
     load_plugins(plugin)
-    from gmbench.problems import PROBLEMS
-    from gmbench.run.executors import EXECUTORS, parse_shard, run_suite_cells, select_shard
+    from gmbench.run.api import select_cells
+    from gmbench.run.executors import EXECUTORS, parse_shard, run_suite_cells
     from gmbench.store.sqlite import Store
-    from gmbench.config.suite import expand, load_suite
 
-    s = load_suite(suite)
-    dev = resolve_device(device or s.device)
-    cells = expand(s, dev, parse_budget(budget) if budget is not None else None, parse_seeds(seeds) if seeds else None,
-                   threads=threads)
-    if problem:
-        wanted = {PROBLEMS.canonical(p) for p in problem}
-        cells = [c for c in cells if PROBLEMS.canonical(c.problem.name) in wanted]
-    if method:
-        labels = {c.method.label for c in cells}
-        for m in method:
-            if m not in labels:
-                from gmbench.core.errors import unknown_name
-
-                raise unknown_name(f"method label in suite {s.name!r}:", m, sorted(labels))
-        cells = [c for c in cells if c.method.label in set(method)]
-    if not cells:
-        raise GmbenchError("the filters leave no cell to run")
+    s, cells, dev, total = select_cells(suite, device, parse_budget(budget) if budget is not None else None,
+                                        parse_seeds(seeds) if seeds else None, threads, problem, method,
+                                        parse_shard(shard) if shard is not None else None)
     if executor not in EXECUTORS:
         raise GmbenchError(f"unknown --executor {executor!r} (use {' or '.join(EXECUTORS)})")
     from gmbench.store.sqlite import network_filesystem
@@ -189,12 +173,7 @@ def run(
     if address is not None and executor != "ray":
         raise GmbenchError("--address is for --executor ray")
     if shard is not None:
-        i, n = parse_shard(shard)
-        total = len(cells)
-        cells = select_shard(cells, i, n)
-        if not cells:
-            raise GmbenchError(f"shard {i}/{n} of {total} cells is empty (use at most {total} shards)")
-        console.print(f"shard {i}/{n}: {len(cells)} of {total} cells", highlight=False)
+        console.print(f"shard {shard.strip()}: {len(cells)} of {total} cells", highlight=False)
     st = Store(store)
     _warn_if_loaded()
     console.print(f"suite [bold]{escape(s.name)}[/]: {len(cells)} cells on {dev}, store {escape(str(store))}", highlight=False)
@@ -221,7 +200,7 @@ def run(
                     d = row.get("final_dist")
                     msg = (f"[green]done[/] {escape(cell.label)}: E={row.get('final_energy'):.6g}"
                            + (f" dist={d:.4g}" if d is not None else "")
-                           + f" evals={row['n_energy']:,} {row['wall_s']:.1f}s ({row['stop_reason']})")
+                           + f" evals={row['n_cost']:,} {row['wall_s']:.1f}s ({row['stop_reason']})")
                 else:
                     msg = f"[red]failed[/] {escape(cell.label)}: {escape(str(row['error']))}"
                 progress.console.print(msg, highlight=False)
@@ -493,21 +472,21 @@ def perf(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
     quick: bool = typer.Option(False, "--quick", help="Tiny sizes (seconds; for tests and CI), not the issue's."),
-    figure: Optional[List[int]] = typer.Option(None, "--figure", help="Only these figures 1-6 (repeatable)."),
+    figure: Optional[List[int]] = typer.Option(None, "--figure", help="Only these figures 1-8 (repeatable)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch intra-op threads (default: torch's)."),
 ) -> None:
     """Speed of gmbench's own kernels, each next to its references and peers in the same process:
     energy+gradient throughput vs a bandwidth probe, Adam sweep vs torch.optim.Adam and a vectorised
     torch sweep, batched FIRE vs ASE, jax-md and torch-sim, neighbour lists vs vesin, StriderNET vs the
-    paper's Table 10, the harness overhead, and the peak memory of each. Peers not installed are
-    reported as skipped (pip install gmbench[perf])."""
+    paper's Table 10, the harness overhead, CMA-ES vs pycma, and the peak memory of each. Peers not
+    installed are reported as skipped (pip install gmbench[perf])."""
     from gmbench.core.env import resolve_device
-    from gmbench.bench import check_json_path, render, run_perf
+    from gmbench.bench import FIGURES, check_json_path, render, run_perf
 
     dev = resolve_device(device)
     check_json_path(json_path)
-    if figure and any(k not in (1, 2, 3, 4, 5, 6) for k in figure):
-        raise GmbenchError(f"unknown --figure {figure} (use 1 to 6)")
+    if figure and any(k not in FIGURES for k in figure):
+        raise GmbenchError(f"unknown --figure {figure} (use 1 to {max(FIGURES)})")
     if threads is not None and threads < 1:
         raise GmbenchError(f"bad --threads {threads}: must be at least 1")
     res = run_perf(dev, quick=quick, only=figure, threads=threads,
@@ -541,8 +520,10 @@ def merge(
 def export_(
     fmt: str = typer.Option(..., "--format", "-f", help="csv or parquet (runs and traces tables), coco (a COCO data "
                             "folder for cocopp) or extxyz (best structure of every atomistic run, and the references)."),
-    out_path: Path = typer.Option(..., "--out", help="Folder to write into (created)."),
+    out_path: Path = typer.Option(..., "--out", help="Folder to write into (created; must be new or empty)."),
     suite: Optional[str] = typer.Option(None, "--suite", "-s", help="Only this suite (default: every stored run)."),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty --out (files of the same name "
+                               "are replaced)."),
     store: Path = STORE_OPT,
 ) -> None:
     """Export the stored runs for pandas/R, cocopp or ASE; the store is opened read-only."""
@@ -556,8 +537,11 @@ def export_(
             name = load_suite(str(find_suite(suite))).name
         except GmbenchError:
             name = suite
-    for p in export(store, fmt, out_path, name):
+    notes: list[str] = []
+    for p in export(store, fmt, out_path, name, force=force, notes=notes):
         out.print(str(p), highlight=False)
+    for note in notes:
+        out.print(f"note: {note}", markup=False, highlight=False)
 
 
 from gmbench.cli.stridernet import app as _stridernet_app  # noqa: E402

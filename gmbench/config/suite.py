@@ -31,6 +31,9 @@ RESOURCE_KEYS = {"num_cpus", "num_gpus", "memory"}
 DTYPES = ("float32", "float64")
 MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGER (signed 64-bit)
 MAX_SEED_COUNT = 100_000  # one cell per seed: a larger count is a typo, not a benchmark
+MAX_ENTRY_EXPANSION = 10_000  # problems one entry may list (names x dims)
+MAX_EVALS = 10**15  # an evaluation budget beyond this is a typo (and would overflow the store's counters' use)
+MAX_TIME_S = 1e9  # seconds: about 32 years
 
 
 def check_seeds(seeds: list[int], what: str) -> list[int]:
@@ -196,22 +199,49 @@ def _check_keys(path: Path, d: Any, allowed: set[str], what: str) -> None:
 
 
 def _budget(path: Path, d: Any, key: str, raw: Any) -> Budget:
-    """``{time_s: T, evals: N, grad_cost: k | dim}`` (see :class:`gmbench.core.budget.Budget`)."""
+    """``{time_s: T, evals: N | evals_per_dim: k, grad_cost: k | dim}`` (see :class:`gmbench.core.budget.Budget`)."""
     from gmbench.core.budget import check_grad_cost
 
-    _check_keys(path, raw, {"time_s", "evals", "grad_cost"}, "budget")
-    t, n = raw.get("time_s"), raw.get("evals")
-    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or t <= 0):
-        raise _err(path, raw, "time_s", f"budget.time_s must be a positive number, got {t!r}")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n <= 0):
-        raise _err(path, raw, "evals", f"budget.evals must be a positive integer, got {n!r}")
-    if t is None and n is None:
-        raise _err(path, d, key, "a budget needs time_s and/or evals")
+    _check_keys(path, raw, {"time_s", "evals", "evals_per_dim", "grad_cost"}, "budget")
+    t, n, per_dim = raw.get("time_s"), raw.get("evals"), raw.get("evals_per_dim")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= MAX_TIME_S):
+        raise _err(path, raw, "time_s", f"budget.time_s must be a positive number of seconds (at most {MAX_TIME_S:.0e}), "
+                   f"got {t!r}")
+    for k, v in (("evals", n), ("evals_per_dim", per_dim)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= MAX_EVALS):
+            raise _err(path, raw, k, f"budget.{k} must be a positive integer (at most {MAX_EVALS:.0e}), got {v!r}")
+    if n is not None and per_dim is not None:
+        raise _err(path, raw, "evals_per_dim", "give budget.evals or budget.evals_per_dim, not both")
+    if t is None and n is None and per_dim is None:
+        raise _err(path, d, key, "a budget needs time_s and/or evals (or evals_per_dim)")
     try:
         grad_cost = check_grad_cost(raw.get("grad_cost", 1))
     except GmbenchError as exc:
         raise _err(path, raw, "grad_cost", f"budget.{exc}") from None
-    return Budget(float(t) if t is not None else None, n, grad_cost)
+    return Budget(float(t) if t is not None else None, n, grad_cost, per_dim)
+
+
+def _names_and_dims(path: Path, p: LineDict) -> list[LineDict]:
+    """One problem entry per (name, dim) of an entry whose ``name`` and/or ``dim`` is a list (e.g. the 24
+    bbob functions in four dimensions), each keeping the entry's line numbers."""
+    names = p["name"] if isinstance(p["name"], list) else [p["name"]]
+    dims = p.get("dim") if isinstance(p.get("dim"), list) else [p.get("dim")]
+    for key, vals in (("name", names), ("dim", dims)):
+        if not vals:
+            raise _err(path, p, key, f"{key} must not be an empty list")
+    if len(names) * len(dims) > MAX_ENTRY_EXPANSION:
+        raise _err(path, p, "name", f"{len(names)} names x {len(dims)} dims is more than {MAX_ENTRY_EXPANSION:,} problems")
+    out = []
+    for name in names:
+        for dim in dims:
+            q = LineDict()
+            q.update(p)
+            q.line, q.lines = p.line if isinstance(p, LineDict) else 0, getattr(p, "lines", {})
+            q["name"] = name
+            if dim is not None:
+                q["dim"] = dim
+            out.append(q)
+    return out
 
 
 def _problem_class(family: str) -> type:
@@ -303,12 +333,15 @@ def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(data["problems"], list) or not data["problems"]:
         raise _err(path, data, "problems", "problems must be a non-empty list")
     memory_methods: list[tuple[str, Any]] | None = None
+    entries = []
     for p in data["problems"]:
         if isinstance(p, str):
             p = {"name": p}
         _check_keys(path, p, {"name", "dim", "bounds", "params", "budget", "instances", "rotate"}, "problem")
         if "name" not in p:
             raise _err(path, p, None, "problem without a name")
+        entries += _names_and_dims(path, p)
+    for p in entries:
         bounds = p.get("bounds")
         if bounds is not None:
             if not (isinstance(bounds, list) and len(bounds) == 2 and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)):
@@ -429,8 +462,12 @@ def _instances(path: Path, p: dict, secret: str) -> list[dict[str, Any]]:
         family = PROBLEMS.get(str(p.get("name"))).family
     except GmbenchError as exc:
         raise _err(path, p, "name", str(exc)) from exc
-    if family != "function":
+    if family not in ("function", "bbob"):
         raise _err(path, p, "instances", f"instances apply to function problems; {p.get('name')!r} is {family}")
+    if family == "bbob" and (rotate or secret or 0 in ks):  # COCO's own, public instances 1, 2, ...
+        raise _err(path, p, "rotate" if rotate else "instances",
+                   f"{p.get('name')!r} is a bbob problem: its instances are COCO's (k >= 1, with COCO's own "
+                   "rotations), so instance 0, rotate and a suite secret do not apply")
     out = []
     for k in ks:
         inst: dict[str, Any] = {"instance": k} if k else {}
@@ -461,7 +498,7 @@ def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[
         checked: set[str] = set()
         for m in suite.methods:
             for seed in seeds if seeds is not None else suite.seeds:
-                b = budget or p.budget or suite.budget
+                b = (budget or p.budget or suite.budget).for_dim(problem.dim)
                 cell = Cell(suite.name, p, m, seed, b, device, suite.dtype, threads=threads)
                 cell.problem_config = problem.config()
                 if METHODS.is_planned(m.name):

@@ -34,7 +34,7 @@ from gmbench.core.autodiff import energy_and_grad as _autodiff_energy_and_grad
 from gmbench.core.budget import Budget, BudgetExhausted, Clock, synchronize  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:
-    from gmbench.problems.base import Structure
+    from gmbench.problems.base import Problem, Structure
 
 
 class BlackBox:
@@ -82,6 +82,22 @@ class BlackBox:
         self._clock = clock
         self._deadline = budget.time_s if budget.time_s is not None else math.inf
         self._draw: Tensor | None = None  # reused buffer of uniform(n)'s raw U[0, 1) draws
+
+    @classmethod
+    def from_problem(cls, problem: "Problem", budget: Budget | None = None, seed: int = 0,
+                     dtype: torch.dtype = torch.float64, device: torch.device | str = "cpu",
+                     clock: Clock | None = None) -> "BlackBox":
+        """The BlackBox of ``problem`` (the one way the harness, the studies and the tests build one): its
+        answer-free functions, bounds, starting-structure sampler and public structure, a generator seeded
+        with ``seed``, ``budget`` (unlimited by default) and a clock started now. The BlackBox keeps the
+        problem's functions, never the problem."""
+        device = torch.device(device)
+        generator = torch.Generator(device=device)
+        generator.manual_seed(seed)
+        return cls(problem.energy_fn(), problem.dim, problem.lower, problem.upper, device, dtype, generator,
+                   budget if budget is not None else Budget(), clock if clock is not None else Clock(device),
+                   problem.start_sampler(), problem.structure(), problem.atom_energy_fn(),
+                   problem.energy_and_grad_fn())
 
     # ---- budget ---------------------------------------------------------------------------------
     def elapsed(self) -> float:

@@ -37,6 +37,9 @@ class Budget:
     time_s: float | None = None
     evals: int | None = None
     grad_cost: int | str = 1
+    #: a suite's ``evals_per_dim: k`` (COCO's convention of budgets proportional to D): resolved into
+    #: ``evals = k * D`` per cell (:meth:`for_dim`), so a cell's budget never carries it
+    evals_per_dim: int | None = None
 
     def as_dict(self) -> dict[str, float | int | str | None]:
         """The budget as stored and hashed into cell keys: ``grad_cost`` only where it is not the
@@ -44,7 +47,15 @@ class Budget:
         out: dict[str, float | int | str | None] = {"time_s": self.time_s, "evals": self.evals}
         if self.grad_cost != 1:
             out["grad_cost"] = self.grad_cost
+        if self.evals_per_dim is not None:
+            out["evals_per_dim"] = self.evals_per_dim
         return out
+
+    def for_dim(self, dim: int) -> "Budget":
+        """This budget for a problem of ``dim`` dimensions (``evals_per_dim`` resolved)."""
+        if self.evals_per_dim is None:
+            return self
+        return Budget(self.time_s, self.evals_per_dim * int(dim), self.grad_cost)
 
     def gradient_charge(self, dim: int) -> int:
         """Evaluations charged for one energy-and-gradient evaluation of one point in ``dim`` dimensions."""

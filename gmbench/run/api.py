@@ -1,0 +1,67 @@
+"""The Python entry point of ``gmbench run``: choose a suite's cells and run them into a store.
+
+``gmbench run`` is this plus a progress display::
+
+    from gmbench import run_suite
+    counts = run_suite("quick", store="results/gmbench.sqlite", seeds=[0], methods=["cma-es"])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from gmbench.core.budget import Budget
+from gmbench.core.errors import GmbenchError, unknown_name
+
+
+def select_cells(suite: Any, device: str | None = None, budget: Budget | None = None,
+                 seeds: Sequence[int] | None = None, threads: int | None = None,
+                 problems: Sequence[str] | None = None, methods: Sequence[str] | None = None,
+                 shard: tuple[int, int] | None = None) -> tuple[Any, list[Any], str, int]:
+    """(suite, cells, resolved device, cells before sharding) of a suite (a name, a path or a parsed
+    :class:`~gmbench.config.suite.Suite`), with the overrides and filters of ``gmbench run``:
+    ``problems`` (names), ``methods`` (labels) and ``shard`` (i, n)."""
+    from gmbench.config.suite import Suite, expand, load_suite
+    from gmbench.core.env import resolve_device
+    from gmbench.problems import PROBLEMS
+    from gmbench.run.executors import select_shard
+
+    s = suite if isinstance(suite, Suite) else load_suite(str(suite))
+    dev = resolve_device(device or s.device)
+    cells = expand(s, dev, budget, list(seeds) if seeds else None, threads=threads)
+    if problems:
+        wanted = {PROBLEMS.canonical(p) for p in problems}
+        cells = [c for c in cells if PROBLEMS.canonical(c.problem.name) in wanted]
+    if methods:
+        labels = {c.method.label for c in cells}
+        for m in methods:
+            if m not in labels:
+                raise unknown_name(f"method label in suite {s.name!r}:", m, sorted(labels))
+        cells = [c for c in cells if c.method.label in set(methods)]
+    if not cells:
+        raise GmbenchError("the filters leave no cell to run")
+    total = len(cells)
+    if shard is not None:
+        i, n = shard
+        cells = select_shard(cells, i, n)
+        if not cells:
+            raise GmbenchError(f"shard {i}/{n} of {total} cells is empty (use at most {total} shards)")
+    return s, cells, dev, total
+
+
+def run_suite(suite: Any, store: str | Path = "results/gmbench.sqlite", *, executor: str = "local",
+              retry_failed: bool = False, rerun_stale: bool = False, on_event: Any = None,
+              **select: Any) -> dict[str, int]:
+    """Run every cell of ``suite`` not already in ``store`` (see :func:`select_cells` for the overrides
+    and filters); returns the counts (done, failed, skipped, stale, busy, unavailable)."""
+    import contextlib
+
+    from gmbench.run.executors import run_suite_cells
+    from gmbench.store.sqlite import Store
+
+    s, cells, dev, _ = select_cells(suite, **select)
+    with contextlib.closing(Store(Path(store))) as st:
+        opts = {"resources": s.resources, "plugins": s.plugins} if executor == "ray" else {}
+        return run_suite_cells(cells, st, s.name, dev, executor, retry_failed=retry_failed, on_event=on_event,
+                               rerun_stale=rerun_stale, **opts)
