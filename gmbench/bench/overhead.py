@@ -8,7 +8,7 @@ torch, is not counted). ``time.perf_counter`` deltas are taken around the whole 
 them for the duration of the measurement only, around ``BlackBox.uniform`` (sampling),
 ``BlackBox.energy`` (the method's energy evaluations), the ``report`` inbox (candidate capture),
 ``Recorder.assess`` + ``Recorder.summary`` (float64 assessment and traces) and ``Store.save_cell``
-(the store write), ``execute_here`` (one cell) and the run's ``manifest`` and ``code_fingerprint``. The
+(the store write), ``execute_here`` (one cell) and the run's ``manifest`` and ``cell_code``. The
 method's wall time is the cell's own ``wall_s`` (its clock runs from the BlackBox's creation to the
 method's return). The per-cell harness = the cell's time outside the method (problem, method and
 BlackBox set-up, the Recorder, the trace, the store write) plus the inbox inside it; the once-per-run
@@ -91,7 +91,7 @@ def measure(dim: int, budget: dict[str, Any], seeds: int, batch: int) -> dict[st
 
             targets = [(BlackBox, "uniform", "sampling"), (BlackBox, "energy", "energy"), (Inbox, "__call__", "inbox"),
                        (Recorder, "assess", "assess"), (Recorder, "summary", "assess"),
-                       (executors, "code_fingerprint", "fingerprint"), (executors, "manifest", "manifest"),
+                       (executors, "cell_code", "fingerprint"), (executors, "manifest", "manifest"),
                        (executors, "execute_here", "execute"), (Store, "claim", "claim")]
             with _timed(timers, targets):
                 Store.save_cell = keep

@@ -522,7 +522,7 @@ def cell_key(cell: Cell) -> str:
     """The cell's identity in the store: a hash of what it computes (problem configuration, method and
     resolved parameters, seed, budget, dtype, device type, and the package version, which stays 0.1.0
     so that stored keys stay valid). The code that computed a cell is *not* in the key: it is tracked by
-    its fingerprint (gmbench.core.env.code_fingerprint, stored with every cell and run), which the
+    its code identity (gmbench.store.identity, stored with every cell, per dependency), which the
     report marks and ``gmbench run --rerun-stale`` acts on."""
     payload = {
         "problem": as_first_recorded(cell.problem_config),  # reworded citations keep their keys

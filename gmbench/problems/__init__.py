@@ -30,6 +30,8 @@ class ProblemEntry:
     info: dict[str, Any] = field(default_factory=dict)
     properties: Properties | None = None
     params: type | None = None
+    #: the modules whose code computes this problem (its code identity, gmbench.store.identity)
+    modules: tuple[str, ...] = ()
 
 
 PROBLEMS: Registry[ProblemEntry] = Registry("problem")
@@ -44,15 +46,17 @@ def register_problem(
     info: dict[str, Any] | None = None,
     properties: Properties | None = None,
     aliases: tuple[str, ...] = (),
+    modules: tuple[str, ...] = (),
 ) -> ProblemEntry:
     """Register a problem with typed parameters: ``make(p, dim, bounds)`` gets ``p``, an instance of the
     dataclass ``params`` built from the suite's ``params:`` (unknown keys and wrong types are errors
-    before ``make`` runs). Range checks that involve ``dim`` or ``bounds`` stay in ``make``."""
+    before ``make`` runs). Range checks that involve ``dim`` or ``bounds`` stay in ``make``. ``modules``:
+    the modules whose code computes the problem (default: the module that defines ``make``)."""
 
     def factory(dim: int | None = None, bounds: tuple[float, float] | None = None, **kwargs: Any) -> Problem:
         return make(build(params, kwargs, f"problem {name!r}"), dim, bounds)
 
-    entry = ProblemEntry(factory, family, dict(info or {}), properties, params)
+    entry = ProblemEntry(factory, family, dict(info or {}), properties, params, modules or (make.__module__,))
     PROBLEMS.register(name, entry, aliases)
     return entry
 
@@ -83,7 +87,7 @@ def register_function(spec: FunctionSpec) -> FunctionSpec:
     }
     aliases = tuple(spec.aliases) + ((spec.fnum,) if spec.fnum else ())
     register_problem(spec.name, FunctionParams, make, family="function", info=info, properties=spec.properties,
-                     aliases=aliases)
+                     aliases=aliases, modules=(spec.f.__module__, FunctionProblem.__module__))
     return spec
 
 

@@ -329,30 +329,30 @@ def report(store: Store, suite: str | None, fmt: str) -> str:
             text += "\n\n" + (f"% {note}" if fmt == "latex" else note)
     n_stale = sum(r.get("stale", 0) for r in records)
     if n_stale and fmt in ("table", "markdown", "latex"):
-        from gmbench.core.env import code_fingerprint
-
-        note = STALE_NOTE.format(n=n_stale, code=code_fingerprint())
+        note = STALE_NOTE.format(n=n_stale)
         text += "\n\n" + (f"% {note}" if fmt == "latex" else note)
     return text
 
 
 STALE_MARK = "◊"
-STALE_NOTE = (STALE_MARK + " {n} cells were computed by other gmbench code than the installed one (code {code}); "
-              "`gmbench run --rerun-stale` recomputes them.")
+STALE_NOTE = (STALE_MARK + " {n} cells were computed by other code than the installed one (their method's, their "
+              "problem's or the harness's source changed since); `gmbench run --rerun-stale` recomputes them.")
 
 
 def _mark_stale(records: list[dict[str, Any]], frame: pd.DataFrame, fmt: str) -> None:
-    """Count, per record, the done cells whose code fingerprint (gmbench.core.env.code_fingerprint) differs
-    from the installed code's ('stale'); in the printed formats the method gets STALE_MARK. Cells stored
-    before fingerprints were recorded carry none and are not counted."""
-    from gmbench.core.env import code_fingerprint
+    """Count, per record, the done cells computed by other code than the installed one
+    (:func:`gmbench.store.identity.is_stale`: the files of the cell's code identity hashed again); in the
+    printed formats the method gets STALE_MARK."""
+    from gmbench.store.identity import is_stale
 
     for r in records:
         r["stale"] = 0
     if frame.empty or "code" not in frame.columns:
         return
-    here = code_fingerprint()
-    df = frame[(frame["status"] == "done") & frame["code"].notna() & (frame["code"] != here)]
+    files = frame["code_files"] if "code_files" in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+    stale = [st == "done" and is_stale(c if isinstance(c, str) else None, f if isinstance(f, str) else None)
+             for st, c, f in zip(frame["status"], frame["code"], files)]
+    df = frame[stale]
     if df.empty:
         return
     df = df.assign(problem_key=df.apply(_problem_key, axis=1))

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from gmbench import __version__
 from gmbench.config.suite import Cell
-from gmbench.core.env import code_fingerprint, manifest
+from gmbench.core.env import manifest
 from gmbench.core.errors import GmbenchError
 from gmbench.store.sqlite import Store
 
@@ -54,12 +54,23 @@ def select_shard(cells: list[Cell], i: int, n: int) -> list[Cell]:
 
 
 # ---- one cell -------------------------------------------------------------------------------------
+def cell_code(cell: Cell) -> tuple[str, str]:
+    """The code identity of a cell (:func:`gmbench.store.identity.code_identity`): its method's module, its
+    problem's modules, the harness and what they import; (hash, JSON list of the files)."""
+    from gmbench.methods import METHODS
+    from gmbench.problems import PROBLEMS
+    from gmbench.store.identity import code_identity
+
+    method = METHODS.get(cell.method.name).__module__ if cell.method.name in METHODS else None
+    return code_identity(tuple(m for m in (method, *PROBLEMS.get(cell.problem.name).modules) if m))
+
+
 def execute_here(cell: Cell) -> tuple[dict[str, Any], list[tuple]]:
-    """Run one cell in this process; the row carries the fingerprint of the code that computed it."""
+    """Run one cell in this process; the row carries the identity of the code that computed it."""
     from gmbench.run.execute import execute
 
     result = execute(cell)
-    result.row["code"] = code_fingerprint()
+    result.row["code"], result.row["code_files"] = cell_code(cell)
     return result.row, result.trace
 
 
@@ -86,7 +97,6 @@ class _Run:
         self.store, self.retry_failed, self.rerun_stale = store, retry_failed, rerun_stale
         self.emit: Event = on_event or (lambda *a: None)
         self.run_id = uuid.uuid4().hex[:12]
-        self.code = code_fingerprint()
         self.counts = {"done": 0, "failed": 0, "skipped": 0, "stale": 0, "busy": 0, "unavailable": 0}
         store.register_cells(cells)
         store.begin_run(self.run_id, suite_name, {**manifest(device), **(extra_manifest or {})})
@@ -97,7 +107,8 @@ class _Run:
             self.counts["unavailable"] += 1
             self.emit("unavailable", cell, None)
             return False
-        claim = self.store.claim(cell.key, retry_failed=self.retry_failed, code=self.code, rerun_stale=self.rerun_stale)
+        claim = self.store.claim(cell.key, retry_failed=self.retry_failed, code=cell_code(cell)[0],
+                                 rerun_stale=self.rerun_stale)
         if claim == "ok":
             return True
         kind = {"done": "skipped", "stale": "stale", "busy": "busy"}[claim]

@@ -66,6 +66,8 @@ ADDED_COLUMNS = [
     ("cells", "n_cost", "INTEGER"),
     ("cells", "n_local", "INTEGER"),
     ("traces", "n_cost", "INTEGER"),
+    # the files the cell's code identity hashes (gmbench.store.identity): stale marks per dependency
+    ("cells", "code_files", "TEXT"),
 ]
 
 # A claim's lease: the holder renews it every LEASE_RENEW_S while the cell runs; a claim whose lease has
@@ -80,7 +82,7 @@ CELL_COLUMNS = [
     "min_dist", "min_dist_nearest", "avg_err_per_dim", "avg_err_per_dim_nearest",
     "final_oob", "final_t", "n_candidates", "n_energy", "n_grad",
     "wall_s", "harness_s", "overrun_s", "started", "ended", "best_x", "summary", "code",
-    "cpu_s", "cpu_util", "threads", "load_start", "load_end", "n_cost", "n_local",
+    "cpu_s", "cpu_util", "threads", "load_start", "load_end", "n_cost", "n_local", "code_files",
 ]
 TRACE_COLUMNS = ["key", "idx", "t", "n_energy", "n_grad", "energy", "gap", "dist", "dist_nearest", "oob", "scalars",
                  "n_cost"]
