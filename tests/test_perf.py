@@ -37,7 +37,7 @@ def test_perf_quick_json_is_well_formed(tmp_path, keep_threads):
     assert data["machine"]["torch_threads"] == 1
     assert data["peak_memory_method"]
     recs = data["records"]
-    assert {r["figure"] for r in recs} == {1, 2, 3, 4, 5, 6}  # peak memory is a field of each record
+    assert {r["figure"] for r in recs} == {1, 2, 3, 4, 5, 6, 7, 8}  # peak memory is a field of each record
     for r in recs:
         assert r["name"] and r["unit"]
         if r["skipped"]:
@@ -53,7 +53,7 @@ def test_perf_quick_json_is_well_formed(tmp_path, keep_threads):
     names = [r["name"] for r in recs]
     assert any(n.startswith("energy+grad rastrigin") for n in names)
     assert any(n.startswith("adam-sweep") for n in names)
-    for key in ("jax", "jax_md", "torch_sim", "vesin", "vesin_torch", "ase"):
+    for key in ("jax", "jax_md", "torch_sim", "vesin", "vesin_torch", "ase", "cma"):
         assert key in data["machine"]
     _check_peer_rows(recs)
     assert "reference is" in res.stdout
@@ -107,9 +107,16 @@ def _check_peer_rows(recs):
     assert share["extra"]["energy"] > 0 and share["extra"]["assess"] > 0 and share["extra"]["store"] > 0
     (fixed,) = _by_name(recs, "fixed cost per cell")
     assert fixed["gmbench"] > 0 and fixed["extra"]["cells"] == fixed["extra"]["counts"]["done"] == 10
+    cmas = _by_name(recs, "CMA-ES", "vs pycma")
+    assert {r["extra"]["instances"] > 1 for r in cmas} == {True, False}  # one instance, and many batched
+    for r in cmas:
+        assert not r["skipped"] and r["peer_version"] and r["unit"] == "generations/s"
+        assert r["ratio"] == pytest.approx(r["gmbench"] / r["reference"])
+        # the same algorithm on the same sphere: after the same generations both are about as far down
+        assert abs(r["extra"]["log10_f_gmbench"] - r["extra"]["log10_f_pycma"]) < 1.0, r
 
 
-PEER_MODULES = ("jax", "jax_md", "torch_sim", "vesin", "vesin.torch", "vesin_torch", "ase", "ase.optimize")
+PEER_MODULES = ("jax", "jax_md", "torch_sim", "vesin", "vesin.torch", "vesin_torch", "ase", "ase.optimize", "cma")
 
 
 def test_perf_without_peers_reports_not_installed(tmp_path, keep_threads, monkeypatch):
@@ -121,11 +128,12 @@ def test_perf_without_peers_reports_not_installed(tmp_path, keep_threads, monkey
         monkeypatch.setitem(sys.modules, m, None)  # `import m` now raises ImportError
     path = tmp_path / "perf.json"
     res = runner.invoke(app, ["perf", "--quick", "--device", "cpu", "--threads", "1", "--figure", "3", "--figure", "4",
-                              "--json", str(path)], catch_exceptions=False)
+                              "--figure", "7", "--json", str(path)], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     recs = json.loads(path.read_text())["records"]
-    peers = [r for r in recs if any(k in r["name"] for k in ("vs jax-md", "vs torch-sim", "vs vesin", "vs ASE"))]
-    assert len(peers) >= 4
+    peers = [r for r in recs if any(k in r["name"] for k in ("vs jax-md", "vs torch-sim", "vs vesin", "vs ASE",
+                                                             "vs pycma"))]
+    assert len(peers) >= 6 and sum("vs pycma" in r["name"] for r in peers) == 2
     for r in peers:
         assert r["skipped"] and "not installed (pip install gmbench[perf])" in r["notes"], r
         assert r["gmbench"] is not None and r["gmbench"] > 0 and r["reference"] is None and r["ratio"] is None

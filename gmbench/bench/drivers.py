@@ -21,7 +21,10 @@ Figures:
    (pair sets compared);
 5. StriderNET forward steps and adaptation epochs on LJ-100 next to the paper's Table 10;
 6. harness overhead: the share of a cheap cell's wall time outside the method (Recorder, traces,
-   store) and the fixed cost per cell of many tiny cells (:mod:`gmbench.bench.overhead`).
+   store) and the fixed cost per cell of many tiny cells (:mod:`gmbench.bench.overhead`);
+7. CMA-ES: generations per second of ``cma-es-torch``'s kernel (:mod:`gmbench.optim.cma`) next to pycma's
+   ask/tell on the same sphere, D, λ and bounds: one instance at D = 100 and 1,000, and many seeds at once
+   (B instances batched in torch against pycma running B instances one after another).
 
 Every record also carries the peak memory of its measurement (CPU: peak RSS above the RSS before
 it, from Linux's VmHWM after resetting it through ``/proc/self/clear_refs``; CUDA:
@@ -597,6 +600,151 @@ def fig_overhead(sz: Sizes, device: torch.device) -> list[Record]:
     return overhead_records(sz.quick)
 
 
+def fig_cma(sz: Sizes, device: torch.device) -> list[Record]:
+    """CMA-ES generations per second, gmbench's batched torch kernel against pycma, on identical work: the
+    sphere in [-5, 5]^D, σ₀ = 2, the same x0 rows, pycma's default λ, full or diagonal covariance as the
+    case says (both algorithms are the same, checked in tests/test_cma.py; from D = 300 on both use
+    pycma's two-point step-size adaptation), ``generations`` ask/tell generations from a fresh start per
+    timed call (construction included for both). Each side gets as many BLAS/OpenMP threads as torch has
+    (threadpoolctl). Unit: instance-generations per second (B x generations / s)."""
+    from threadpoolctl import threadpool_limits
+
+    from gmbench.bench.peers import NOT_INSTALLED, peer_import, peer_versions, pycma_generations
+    from gmbench.optim.cma import cma_init, cma_params, cma_step
+
+    version = peer_versions().get("cma")
+    have = peer_import("cma") is not None
+    threads = torch.get_num_threads()
+    recs = []
+    for dim, B, gens, diagonal in sz.cma_cases:
+        params = cma_params(dim, None, diagonal)
+        eig = [0]  # eigendecompositions per timed call (each of B matrices at once)
+        lo = torch.full((dim,), -5.0, dtype=torch.float64, device=device)
+        hi = -lo
+        x0 = -5 + 10 * torch.rand(B, dim, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+
+        def ours(params=params, lo=lo, hi=hi, x0=x0, gens=gens, eig=eig) -> Tensor:
+            with threadpool_limits(limits=threads):
+                g = torch.Generator(device=device).manual_seed(0)
+                st = cma_init(x0.to(device), 2.0, params, g, lo, hi)
+                for _ in range(gens):
+                    f = (st.x * st.x).sum(-1)
+                    cma_step(st, f)
+                eig[0] = st.n_eigen
+                return f.min(-1).values.cpu()
+
+        def theirs(params=params, x0=x0, gens=gens, diagonal=diagonal) -> np.ndarray:
+            with threadpool_limits(limits=threads):
+                return pycma_generations(x0.numpy(), 2.0, -5.0, 5.0, params.popsize, diagonal, gens)
+
+        work = B * gens
+        cov = "diagonal" if diagonal else "full"
+        name = (f"CMA-ES D={dim} λ={params.popsize} {cov}, " + ("1 instance" if B == 1 else f"{B} instances batched")
+                + " vs pycma")
+        rec = Record(7, name, "generations/s", reference_name="pycma ask/tell" + ("" if B == 1 else f", {B} runs in turn"),
+                     ratio_meaning="speed-up", target=">= 1x" if B == 1 else ">= 10x", peer_version=version)
+        what = (f"sphere in [-5, 5]^{dim}, sigma0 2, λ {params.popsize}, {cov} covariance, "
+                + ("TPA" if params.tpa else "CSA") + f" step size, {gens} generations from a fresh start per call, "
+                f"{B} instance{'s' if B > 1 else ''}, float64, {threads} thread(s) each, device {device.type}")
+        if not have:
+            (t,), (mem,), _ = time_pair([ours], device, 1)
+            rec.gmbench, rec.peak_mem_mb, rec.skipped = work / t, mem, True
+            rec.notes = f"pycma {NOT_INSTALLED}; {what}"
+            recs.append(rec)
+            continue
+        reps = 1 if sz.quick or B * gens * dim >= 300_000 else sz.repeats
+        (t, t_ref), (mem, mem_ref), (f_ours, f_ref) = time_pair([ours, theirs], device, reps)
+        rec.gmbench, rec.reference, rec.ratio = work / t, work / t_ref, t_ref / t
+        rec.met = rec.ratio >= (1 if B == 1 else 10)
+        rec.peak_mem_mb, rec.reference_peak_mem_mb = mem, mem_ref
+        eig_note = ""
+        if not diagonal:  # the LAPACK share: what batching cannot remove on a CPU
+            A = torch.randn(B, dim, dim, generator=torch.Generator().manual_seed(1), dtype=torch.float64).to(device)
+            C = A @ A.transpose(-1, -2) / dim + torch.eye(dim, dtype=torch.float64, device=device)  # a random SPD C
+            (t_eig,), _, _ = time_pair([lambda C=C: torch.linalg.eigh(C)], device, 2)
+            eig_note = (f"; {eig[0]} batched eigendecompositions per call ({1e3 * t_eig / B:.3g} ms per {dim}x{dim} "
+                        f"matrix): {100 * eig[0] * t_eig / t:.0f} % of gmbench's time")
+            rec.extra["eigh_share"] = eig[0] * t_eig / t
+        lg_ours = float(np.median(np.log10(np.maximum(f_ours.numpy(), 1e-300))))
+        lg_ref = float(np.median(np.log10(np.maximum(f_ref, 1e-300))))
+        rec.notes = (f"{what}; median log10 f of the last generation: gmbench {lg_ours:.2f}, pycma {lg_ref:.2f} "
+                     f"(same algorithm, different random numbers); {1e3 * t / work:.3g} ms vs {1e3 * t_ref / work:.3g} ms "
+                     f"per instance-generation{eig_note}; best of {reps} after a warm-up")
+        rec.extra.update({"log10_f_gmbench": lg_ours, "log10_f_pycma": lg_ref, "instances": B, "generations": gens,
+                          "dim": dim, "popsize": params.popsize, "diagonal": diagonal})
+        recs.append(rec)
+    return recs
+
+
+def fig_bbob(sz: Sizes, device: torch.device) -> list[Record]:
+    """bbob: energy and gradient of all 24 functions (instance 1) at one batch of points in [-5, 5]^D,
+    float64, gmbench's batched kernels (analytic where the function has one, autograd otherwise) against
+    the original implementations evaluating the energy alone, one point at a time (COCO's ``cocoex`` and
+    IOHprofiler's ``ioh``: neither evaluates a batch nor a gradient), on the same points, interleaved.
+    Unit: points per second over the 24 functions (24 B / s). Each row checks agreement: the largest
+    relative energy difference over all 24 B values."""
+    from gmbench.bench.peers import peer_import, peer_versions
+    from gmbench.problems import make_problem
+    from gmbench.problems.functions.bbob import FUNCTIONS
+
+    versions = peer_versions()
+    fids = sorted(FUNCTIONS)
+    analytic = [f for f in fids if FUNCTIONS[f].eg is not None]
+    recs = []
+    for dim in sz.bbob_dims:
+        B = sz.bbob_batch
+        x = -5 + 10 * torch.rand(B, dim, generator=torch.Generator().manual_seed(dim), dtype=torch.float64)
+        probs = [make_problem(f"bbob-f{f}", dim=dim, instance=1) for f in fids]
+        kernels = [p.energy_and_grad_fn() or autograd_energy_and_grad(p.energy_fn()) for p in probs]
+        xd, xn = x.to(device), x.numpy()
+
+        def ours(kernels=kernels, xd=xd) -> Tensor:
+            return torch.stack([k(xd)[0] for k in kernels]).cpu()  # the gradients are computed and dropped
+
+        peers: list[tuple[str, Callable[[], np.ndarray] | None]] = []
+        mods = peer_import("cocoex")
+        if mods is not None:
+            mods[0].log_level("error")
+            suite = mods[0].Suite("bbob", "instances: 1", f"dimensions: {dim}")
+            cps = [suite.get_problem_by_function_dimension_instance(f, dim, 1) for f in fids]
+            peers.append(("cocoex", lambda cps=cps, xn=xn, suite=suite: np.array([[p(v) for v in xn] for p in cps])))
+        else:
+            peers.append(("cocoex", None))
+        mods = peer_import("ioh")
+        if mods is not None:
+            ps = [mods[0].get_problem(f, 1, dim, mods[0].ProblemClass.BBOB) for f in fids]
+            peers.append(("ioh", lambda ps=ps, xn=xn: np.array([[p(v) for v in xn] for p in ps])))
+        else:
+            peers.append(("ioh", None))
+        reps = 1 if sz.quick else sz.repeats
+        secs, mems, outs = time_pair([ours] + [fn for _, fn in peers], device, reps)
+        work = len(fids) * B
+        e_ours = outs[0].numpy()
+        for (name, fn), t_ref, mem_ref, e_ref in zip(peers, secs[1:], mems[1:], outs[1:]):
+            dist = {"cocoex": "coco-experiment", "ioh": "ioh"}[name]
+            rec = Record(8, f"bbob energy+grad, 24 functions, D={dim}, batch {B:,} vs {name}", "points/s",
+                         gmbench=work / secs[0], peak_mem_mb=mems[0], ratio_meaning="speed-up",
+                         reference_name=f"{name} energy only, one point at a time", peer_version=versions.get(name))
+            what = (f"instance 1, {B:,} uniform points in [-5, 5]^{dim} (the same for both), float64, device "
+                    f"{device.type}; gmbench: energy + gradient, analytic for f{', f'.join(map(str, analytic))}, "
+                    "autograd for the others")
+            if fn is None:
+                rec.skipped = True
+                rec.notes = f"{name} not installed (pip install {dist}); {what}"
+                recs.append(rec)
+                continue
+            rel = float(np.max(np.abs(e_ours - e_ref) / np.maximum(1.0, np.abs(e_ref))))
+            rec.reference, rec.ratio, rec.reference_peak_mem_mb = work / t_ref, t_ref / secs[0], mem_ref
+            rec.notes = (f"{what}; {name}: energy only, a Python loop over points (no batch path, no gradient: a "
+                         f"forward-difference gradient would cost D + 1 = {dim + 1} evaluations, "
+                         f"{work / t_ref / (dim + 1):.3g} points/s with it); max relative energy difference "
+                         f"{rel:.1e}; best of {reps} after a warm-up")
+            rec.extra = {"max_rel_energy_diff": rel, "functions": len(fids), "batch": B, "dim": dim,
+                         "analytic": analytic, "peer_fd_gradient_points_per_s": work / t_ref / (dim + 1)}
+            recs.append(rec)
+    return recs
+
+
 FIGURES: dict[int, tuple[str, Callable[[Sizes, torch.device], list[Record]]]] = {
     1: ("energy + gradient throughput", fig_energy_grad),
     2: ("Adam sweep", fig_adam),
@@ -604,6 +752,8 @@ FIGURES: dict[int, tuple[str, Callable[[Sizes, torch.device], list[Record]]]] = 
     4: ("neighbour-list scaling", fig_neighbors),
     5: ("StriderNET", fig_stridernet),
     6: ("harness overhead", fig_overhead),
+    7: ("CMA-ES vs pycma", fig_cma),
+    8: ("bbob vs COCO and IOHprofiler", fig_bbob),
 }
 
 

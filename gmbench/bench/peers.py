@@ -10,7 +10,9 @@
 * vesin's neighbour lists (``vesin.NeighborList`` and ``vesin.torch.NeighborList``);
 * the vectorised plain-torch Adam sweep: what an expert writes in twenty lines without tricks
   (Kingma & Ba, ICLR 2015, Algorithm 1, with torch.optim.Adam's bias-correction arithmetic),
-  eager and under ``torch.compile``.
+  eager and under ``torch.compile``;
+* pycma (``cma.CMAEvolutionStrategy``, ask/tell), the reference CMA-ES that ``cma-es-torch`` is timed
+  against (:func:`pycma_generations`).
 
 The peers are optional (``pip install gmbench[perf]``) and imported only inside these functions,
 never when gmbench is imported. :func:`peer_versions` reads installed versions from the package
@@ -35,7 +37,7 @@ NOT_INSTALLED = "not installed (pip install gmbench[perf])"
 
 # distribution names of the peers (package metadata; nothing is imported to read them)
 PEER_DISTS = {"jax": "jax", "jax_md": "jax-md", "torch_sim": "torch-sim-atomistic", "vesin": "vesin",
-              "vesin_torch": "vesin-torch", "ase": "ase"}
+              "vesin_torch": "vesin-torch", "ase": "ase", "cma": "cma", "ioh": "ioh", "cocoex": "coco-experiment"}
 
 
 def peer_versions() -> dict[str, str | None]:
@@ -277,3 +279,29 @@ class VectorisedAdam:
         with torch.no_grad():
             best = torch.minimum(best, self.f(x.reshape(L_ * P, D)).reshape(L_, P).min(1).values)
         return best
+
+
+# ----------------------------------------------------------------------------------------------- pycma
+
+def pycma_generations(x0: np.ndarray, sigma0: float, lower: float, upper: float, popsize: int, diagonal: bool,
+                      generations: int) -> np.ndarray:
+    """Run one pycma CMA-ES per row of ``x0`` (B, D), one after another, for ``generations`` ask/tell
+    generations on the sphere (bounds by pycma's BoundTransform, quiet, no files); the best energy of each
+    instance's last generation (B,)."""
+    import warnings
+
+    cma, = peer_import("cma")
+    best = np.empty(len(x0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for b, x in enumerate(x0):
+            es = cma.CMAEvolutionStrategy(x, sigma0, {
+                "bounds": [lower, upper], "popsize": popsize, "CMA_diagonal": diagonal, "seed": b + 1,
+                "verbose": -9, "verb_log": 0, "verb_disp": 0, "verb_time": False, "signals_filename": None})
+            for _ in range(generations):
+                X = es.ask()
+                a = np.asarray(X)
+                f = (a * a).sum(1)
+                es.tell(X, f.tolist())
+            best[b] = f.min()
+    return best

@@ -28,7 +28,7 @@ def render(res: dict[str, Any]) -> str:
             f"{m['cpu_count']} CPUs, {m['torch_threads']} torch threads); gmbench {m['gmbench']}, torch {m['torch']}, "
             f"numpy {m['numpy']}, Python {m['python']}; peers: "
             + ", ".join(f"{k.replace('_', '-')} {m.get(k) or 'not installed'}"
-                        for k in ("ase", "jax", "jax_md", "torch_sim", "vesin", "vesin_torch")) + "; "
+                        for k in ("ase", "jax", "jax_md", "torch_sim", "vesin", "vesin_torch", "cma", "ioh", "cocoex")) + "; "
             f"load average {m['load_average_start'][0]:.2f} -> {m['load_average_end'][0]:.2f}; {res['wall_s']:.0f} s")
     table = tabulate(rows, headers=["#", "figure", "gmbench", "reference", "reference is", "unit", "ratio", "target",
                                      "peak MiB (g / ref)"],
@@ -36,5 +36,5 @@ def render(res: dict[str, Any]) -> str:
     notes = "\n".join(f"  [{r['figure']}] {r['name']}: {r['notes']}" for r in res["records"] if r["notes"])
     return (f"{head}\n\n{table}\n\nratio: speed-up over the reference; for energy+grad the fraction of the "
             f"bandwidth bound; for neighbour-list scaling time per atom relative to N = 100; for the peers "
-            f"(jax-md, torch-sim, vesin, ASE, vectorised torch) gmbench's speed / the peer's on the same work.\n"
+            f"(jax-md, torch-sim, vesin, ASE, vectorised torch, pycma) gmbench's speed / the peer's on the same work.\n"
             f"peak memory: {res['peak_memory_method']}\n\nnotes:\n{notes}\n")

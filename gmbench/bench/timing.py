@@ -41,14 +41,22 @@ class Sizes:
     nl_sizes: tuple[int, ...] = (100, 1_000, 10_000)
     sn_forward_steps: int = 100
     sn_adapt_epochs: int = 100
+    # CMA-ES vs pycma: (D, instances B, generations, diagonal covariance); B > 1: B instances batched in torch
+    # against pycma running them one after another
+    cma_cases: tuple[tuple[int, int, int, bool], ...] = (
+        (100, 1, 300, False), (1000, 1, 30, False), (1000, 1, 300, True), (100, 100, 30, False),
+        (20, 100, 50, False))
     repeats: int = 3
+    bbob_batch: int = 10_000  # figure 8: points per bbob function
+    bbob_dims: tuple[int, ...] = (10, 40)
     quick: bool = False
 
 
-QUICK = Sizes(eg_batch=64, eg_dim=100, bw_elems=2**20,
+QUICK = Sizes(bbob_batch=32, bbob_dims=(5,), eg_batch=64, eg_dim=100, bw_elems=2**20,
               adam_cases=(("rastrigin", 16, 50, 2, 5), ("schaffer-f7-paper", 8, 20, 3, 3), ("alpine1", 8, 20, 3, 3)),
               adam_compiled=False, fire_batch=4, fire_steps=5, ase_steps=5, torch_sim_steps=5, nl_sizes=(100, 1_000),
-              sn_forward_steps=2, sn_adapt_epochs=1, repeats=1, quick=True)
+              sn_forward_steps=2, sn_adapt_epochs=1, cma_cases=((20, 1, 20, False), (20, 8, 5, False)), repeats=1,
+              quick=True)
 
 
 @dataclass
