@@ -68,9 +68,15 @@ def test_smoke_suite_end_to_end(smoke_store):
     assert len(rows) == 2 * 4 * 2 and all(r[1] == "done" for r in rows)
     res = cli("report", "--store", str(smoke_store))
     assert res.exit_code == 0
-    for col in ("Method", "Min Dist From Global Min", "Min Dist From Global Min For Min Energy", "Avg Error Per Dim",
-                "Energy", "Evals", "Wall s", "Seeds", "random-search", "gd", "fire", "adam-sweep", "sphere (D=5)"):
+    for col in ("Method", "Dist to x*", "Dist to nearest", "Energy", "Evals", "Grads", "Seeds", "random-search", "gd",
+                "fire", "adam-sweep", "sphere (D=5)"):
         assert col in res.output, col
+    assert max(len(line) for line in res.output.splitlines()) <= 120  # a terminal's width (issue 22)
+    assert "Avg Error Per Dim │" not in res.output
+    res = cli("report", "--store", str(smoke_store), "--wide")
+    for col in ("Min Dist From Global Min", "Min Dist From Global Min For Min Energy", "Avg Error Per Dim", "Wall s",
+                "Grad evals"):
+        assert f"{col} " in res.output, col
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "latex", "csv", "json"])

@@ -238,6 +238,8 @@ def report(
     html_out: Optional[Path] = typer.Option(None, "--out", help="Folder for --format html (one page per suite)."),
     cells: bool = typer.Option(False, "--cells", help="List the stored cells (key, problem, method, seed, status) "
                                "instead; a key (or its first characters) is what `gmbench show` takes."),
+    wide: bool = typer.Option(False, "--wide", help="Every column in the terminal (the paper's Min Dist and Avg "
+                              "Error Per Dim, wall time, aRT seconds); by default terminal tables fit 120 columns."),
 ) -> None:
     """Print the Table 1/2-style results (distance from the global minimum, error per dimension)."""
     from gmbench.report.tables import FORMATS
@@ -271,7 +273,7 @@ def report(
     name = _suite_name(suite) if suite else None  # a suite file or a suite name known to the store
     from gmbench.report.analysis import report_text
 
-    text = report_text(Store(store, create=False), name, fmt, targets=targets, stats=stats)
+    text = report_text(Store(store, create=False), name, fmt, targets=targets, stats=stats, wide=wide)
     out.print(text, markup=False, highlight=False)
 
 

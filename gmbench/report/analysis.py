@@ -317,9 +317,13 @@ def fixed_budget(data: RunData, kind: str = "dist", x: str = "evals", n_grid: in
 
 # ---- the compact table -----------------------------------------------------------------------------
 
-def _fmt_art(v: float) -> str:
+def _fmt_art(v: float, compact: bool = False) -> str:
     if not np.isfinite(v):
         return "∞"
+    if compact:
+        from gmbench.report.fmt import count
+
+        return count(v)
     return f"{v:,.0f}" if v < 1e5 else f"{v:.2e}"
 
 
@@ -329,9 +333,10 @@ def _fmt_s(v: float) -> str:
     return f"{v:.2g}" if v < 100 else f"{v:,.0f}"
 
 
-def headline_rows(ert: pd.DataFrame, spec: TargetSpec = DEFAULT) -> list[tuple[tuple[str, str], list[str], list[list[str]]]]:
+def headline_rows(ert: pd.DataFrame, spec: TargetSpec = DEFAULT,
+                  compact: bool = False) -> list[tuple[tuple[str, str], list[str], list[list[str]]]]:
     """Per (suite, problem): headers and one row per method with, for each headline target,
-    'successes/runs · aRT evaluations (aRT seconds)'."""
+    'successes/runs · aRT evaluations (aRT seconds)' (``compact``: 'successes/runs · aRT evaluations')."""
     from gmbench.report.targets import fmt_target
 
     out = []
@@ -353,8 +358,9 @@ def headline_rows(ert: pd.DataFrame, spec: TargetSpec = DEFAULT) -> list[tuple[t
                     row.append("—")
                     continue
                 h = hit.iloc[0]
+                seconds = "" if compact else f" ({_fmt_s(h['aRT_seconds'])} s)"
                 row.append(f"{h['successes']}/{h['runs']}" if h["successes"] == 0 else
-                           f"{h['successes']}/{h['runs']} · {_fmt_art(h['aRT_evals'])} ({_fmt_s(h['aRT_seconds'])} s)")
+                           f"{h['successes']}/{h['runs']} · {_fmt_art(h['aRT_evals'], compact)}{seconds}")
             body.append(row)
         out.append(((suite, problem), headers, body))
     return out
@@ -364,17 +370,20 @@ TARGETS_NOTE = (
     "Targets: a run hits a target when its prediction (lowest-energy candidate so far) first reaches it: distance to\n"
     "the nearest global minimizer <= tau*sqrt(D) (tau = error per dimension), or energy gap f - f* <= the value (COCO's\n"
     "ladder; 'rel. gap': to the best energy any stored run reached on that instance, no known minimum). A cell reads\n"
-    "'successes/runs · aRT (aRT in seconds)': aRT = evaluations of all runs until their hit or their end / successes\n"
-    "(COCO's average running time; ∞ without a success). Full ladders: --format csv/json with --targets.")
+    "'successes/runs · aRT (aRT in seconds)', the seconds with --wide in the terminal: aRT = evaluations of all runs\n"
+    "until their hit or their end / successes (COCO's average running time; ∞ without a success). Full ladders:\n"
+    "--format csv/json with --targets.")
 
 
-def render_headline(ert: pd.DataFrame, spec: TargetSpec, fmt: str) -> str:
+def render_headline(ert: pd.DataFrame, spec: TargetSpec, fmt: str, wide: bool = False) -> str:
     from tabulate import tabulate
 
     tablefmt = {"table": "simple_outline", "markdown": "pipe", "latex": "latex_booktabs", "html": "html"}[fmt]
+    compact = fmt == "table" and not wide
     parts = []
-    for (suite, problem), headers, body in headline_rows(ert, spec):
-        title = f"Targets: {problem} — suite {suite} (successes/runs · aRT evaluations (seconds))"
+    for (suite, problem), headers, body in headline_rows(ert, spec, compact):
+        what = "aRT evaluations" if compact else "aRT evaluations (seconds)"
+        title = f"Targets: {problem} — suite {suite} (successes/runs · {what})"
         table = tabulate(body, headers=headers, tablefmt=tablefmt, disable_numparse=True)
         if fmt == "latex":
             parts.append(f"% {title}\n{table}")
@@ -427,7 +436,8 @@ def _json_safe(v: Any) -> Any:
     return v
 
 
-def report_text(store: Any, suite: str | None, fmt: str, targets: bool | None = None, stats: bool | None = None) -> str:
+def report_text(store: Any, suite: str | None, fmt: str, targets: bool | None = None, stats: bool | None = None,
+                wide: bool = False) -> str:
     """The results tables of :func:`gmbench.report.tables.report` followed by the targets (success rate
     and aRT at the headline targets) and the significance tables. Both default to on for the text
     formats and off for csv/json, whose default output stays the results records; asked for
@@ -436,7 +446,7 @@ def report_text(store: Any, suite: str | None, fmt: str, targets: bool | None = 
     from gmbench.report import significance
     from gmbench.report.tables import report as make_report
 
-    base = make_report(store, suite, fmt)
+    base = make_report(store, suite, fmt, wide)
     text_fmt = fmt in TEXT_FORMATS
     want_t = targets if targets is not None else text_fmt
     want_s = stats if stats is not None else text_fmt
@@ -463,7 +473,7 @@ def report_text(store: Any, suite: str | None, fmt: str, targets: bool | None = 
     parts = [base]
     if want_t:
         for s, spec, _, e in analysed:
-            txt = render_headline(e, spec, fmt)
+            txt = render_headline(e, spec, fmt, wide)
             if txt:
                 parts.append(txt)
     if want_s and sig:

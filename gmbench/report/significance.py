@@ -150,10 +150,11 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
 
     tablefmt = {"table": "simple_outline", "markdown": "pipe", "latex": "latex_booktabs", "html": "html"}[fmt]
     out = []
+    untested: list[tuple[dict[str, Any], int]] = []
     for r in records:
         title = f"Significance: {r['problem']} — suite {r['suite']} ({r['metric_text']}, lower is better)"
-        if not r["tests"]:
-            out.append(_title(title, fmt) + r.get("note", ""))
+        if not any(t["p"] is not None for t in r["tests"]):  # nothing could be tested: one line per problem
+            untested.append((r, max((t["n"] for t in r["tests"]), default=0)))
             continue
         body = tabulate(
             [[f"{t['a']} vs {t['b']}", t["n"], _g(t["median_a"]), _g(t["median_b"]),
@@ -169,6 +170,14 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
             tablefmt=tablefmt, disable_numparse=True)
         note = ("\n" + r["note"]) if r.get("note") else ""
         out.append(_title(title, fmt) + body + "\n\n" + ranks + note)
+    if untested:  # one line for every problem where no pair had enough runs
+        import textwrap
+
+        n_max = max(n for _, n in untested)
+        text = (f"Significance (Wilcoxon signed-rank, Holm): {NOT_ENOUGH} on {len(untested)} problem(s), at most "
+                f"{n_max} paired runs (instance x seed) per pair: "
+                + "; ".join(f"{r['problem']} ({r['suite']})" for r, _ in untested) + ".")
+        out.append(("% " + text) if fmt == "latex" else textwrap.fill(text, 116) if fmt == "table" else text)
     return "\n\n".join(out)
 
 

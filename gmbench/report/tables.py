@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,7 +20,7 @@ from gmbench.core.registry import Registry
 from gmbench.problems import report_layout
 from gmbench.problems.functions.spec import instance_label
 from gmbench.report.contention import MARK as CONTENTION_MARK, NOTE as CONTENTION_NOTE, contended
-from gmbench.report.fmt import stats_cell
+from gmbench.report.fmt import count, num3, stats_cell
 from gmbench.report.reference import NOTE as REFERENCE_NOTE, SECRET_NOTE, secret_instances, with_reference_rows
 from gmbench.store.sqlite import Store
 
@@ -39,6 +40,21 @@ METRICS = [
 
 
 INTEGER_METRICS = ("n_cost", "n_grad")
+
+# the terminal's default (``gmbench report``, format table): the final prediction's distances (median [min, max]
+# over seeds), the median energy and cost ledger, to 3 significant figures, so that a table fits 120 columns;
+# --wide prints METRICS
+COMPACT = [
+    ("Dist to x*", "final_dist"),
+    ("Dist to nearest", "final_dist_nearest"),
+    ("Energy", "final_energy"),
+    ("Evals", "n_cost"),
+    ("Grads", "n_grad"),
+]
+COMPACT_NOTE = ("Energy, Evals and Grads are medians over seeds. Dist to x*: the final prediction's distance to the designated global minimizer (the seed paper's "
+                "'Min Dist From Global Min For Min Energy'); Dist to nearest: to the nearest global minimizer in the "
+                "box; Evals: charged evaluations (a gradient costs the budget's grad_cost); Grads: gradient "
+                "evaluations. `--wide` adds the paper's Min Dist and Avg Error Per Dim and the wall time.")
 
 # metrics read from each cell's summary (atomistic layouts)
 EXTRA_STATS = ("final_gap", "starts_min_energy", "starts_mean_energy", "n_starts", "hit_t", "hit_evals",
@@ -100,8 +116,13 @@ def _mark(r: dict[str, Any]) -> str:
     return f" {CONTENDED_MARK}" if r.get("contended") else ""
 
 
-def _contended_note(rs: list[dict[str, Any]]) -> list[str]:
-    return [CONTENDED_NOTE] if any(r.get("contended") for r in rs) else []
+def _contended_note(rs: list[dict[str, Any]], fmt: str) -> list[str]:
+    return [_note(CONTENDED_NOTE, fmt)] if any(r.get("contended") for r in rs) else []
+
+
+def _note(text: str, fmt: str) -> str:
+    """A note below a table: wrapped to the terminal's 120 columns in the table format."""
+    return textwrap.fill(text, 116) if fmt == "table" else text
 
 
 def _problem_key(row: pd.Series) -> str:
@@ -123,7 +144,7 @@ def _stats(vals: np.ndarray) -> dict[str, float] | None:
     return {"median": float(np.median(vals)), "min": float(vals.min()), "max": float(vals.max()), "n": int(vals.size)}
 
 
-def render(records: list[dict[str, Any]], fmt: str) -> str:
+def render(records: list[dict[str, Any]], fmt: str, wide: bool = False) -> str:
     if fmt not in FORMATS:
         raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)})")
     if fmt == "json":
@@ -154,9 +175,9 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
         if lay.per_suite:  # e.g. StriderNET Table 1: gathered per suite, printed after the loop
             gathered.setdefault((lay.name, suite), []).append((problem, rs))
             continue
-        out += lay.render(suite, problem, rs, fmt, tablefmt)
+        out += lay.render(suite, problem, rs, fmt, tablefmt, wide=wide)
     for (name, suite), systems in gathered.items():
-        out += LAYOUTS.get(name).render(suite, systems, fmt, tablefmt)
+        out += LAYOUTS.get(name).render(suite, systems, fmt, tablefmt, wide=wide)
     notes = (
         "Distances are Euclidean in R^D. 'Min Dist ... For Min Energy' and the error per dimension describe the final\n"
         "prediction (the lowest-energy candidate); Avg Error Per Dim = that distance / sqrt(D). With several seeds a cell\n"
@@ -170,6 +191,8 @@ def render(records: list[dict[str, Any]], fmt: str) -> str:
     )
     if fmt != "latex":
         out.append(notes)
+    if fmt == "table" and not wide and any(layout(r["config"]) == "functions" for r in records):
+        out.append(_note(COMPACT_NOTE, fmt))
     return "\n\n".join(out)
 
 
@@ -199,11 +222,17 @@ layout = report_layout  # the rule each problem family declares (gmbench.problem
 
 
 @register_layout("functions")
-def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str) -> list[str]:
+def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str,
+                      wide: bool = False) -> list[str]:
     """The seed paper's Tables 1-2 columns (distances to the global minimum, error per dimension) and more;
-    where f* is not 0 (bbob's f_opt) the gap f - f* beside the energy."""
+    where f* is not 0 (bbob's f_opt) the gap f - f* beside the energy. In the terminal (format table)
+    without ``wide``: the COMPACT columns."""
     f_star = next((r["config"].get("f_star") for r in rs if (r.get("config") or {}).get("f_star")), None)
-    metrics = METRICS if f_star is None else [*METRICS[:5], ("Gap f - f_opt", "final_gap"), *METRICS[5:]]
+    compact = fmt == "table" and not wide
+    metrics = COMPACT if compact else METRICS
+    if f_star is not None:
+        at = 3 if compact else 5
+        metrics = [*metrics[:at], ("Gap f - f_opt" if not compact else "Gap", "final_gap"), *metrics[at:]]
     rows = []
     for r in rs:
         if r["unavailable"]:
@@ -211,7 +240,11 @@ def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: s
             continue
         cells = []
         for _, col in metrics:
-            s = stats_cell(r[col], integer=col in INTEGER_METRICS)
+            if compact:  # spread over seeds for the distances only; medians elsewhere
+                s = stats_cell(r[col], fmt=count if col in INTEGER_METRICS else num3,
+                               spread=col in ("final_dist", "final_dist_nearest"))
+            else:
+                s = stats_cell(r[col], integer=col in INTEGER_METRICS)
             if col == "final_dist_nearest" and not r["nearest_exact"] and r[col] is not None:
                 s = "≤ " + s
             cells.append(s)
@@ -222,7 +255,7 @@ def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: s
     headers = ["Method", *[t for t, _ in metrics], "Seeds"]
     body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
     title = problem + ("" if f_star is None else f", f_opt = {f_star:g}")
-    out = [_titled(f"{title} — suite {suite}", body, fmt), *_contended_note(rs)]
+    out = [_titled(f"{title} — suite {suite}", body, fmt), *_contended_note(rs, fmt)]
     errs = sorted({e for r in rs for e in r["errors"]})
     if errs:
         out.append("failures:\n" + "\n".join(f"  - {e}" for e in errs))
@@ -241,7 +274,8 @@ def _titled(title: str, body: str, fmt: str) -> str:
 
 
 @register_layout("cluster")
-def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str) -> list[str]:
+def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str, tablefmt: str,
+                    wide: bool = False) -> list[str]:
     """Clusters with a reference energy: energy, gap, RMSD, success and time to hit."""
     rows = []
     for r in rs:
@@ -259,7 +293,7 @@ def _render_cluster(suite: str, problem: str, rs: list[dict[str, Any]], fmt: str
     headers = ["Method", "Energy", "Gap E - E_ref", "RMSD to reference", "Success", "Time to hit s", "Evals to hit",
                "Evals", "Grad evals", "Wall s", "Seeds"]
     body = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-    return [_titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt), *_contended_note(rs)]
+    return [_titled(f"{problem}, E_ref = {f_star} — suite {suite}", body, fmt), *_contended_note(rs, fmt)]
 
 
 def _cost(r: dict[str, Any] | None, t_col: str, n_col: str) -> str:
@@ -270,7 +304,8 @@ def _cost(r: dict[str, Any] | None, t_col: str, n_col: str) -> str:
 
 
 @register_layout("energy", per_suite=True)
-def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], fmt: str, tablefmt: str) -> list[str]:
+def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], fmt: str, tablefmt: str,
+                   wide: bool = False) -> list[str]:
     """Rows: system x (Min, Mean); columns: methods (StriderNET's Table 1)."""
     methods: list[str] = []
     for _, rs in systems:
@@ -306,10 +341,10 @@ def _render_table1(suite: str, systems: list[tuple[str, list[dict[str, Any]]]], 
                     tablefmt=tablefmt, disable_numparse=True)
     title = (f"Energy after optimisation (StriderNET Table 1 layout; Min / Mean over starting structures; "
              f"distance not available: no known global minimum) — suite {suite}")
-    return [_titled(title, body, fmt)] + ([CONTENDED_NOTE] if marked else [])
+    return [_titled(title, body, fmt)] + ([_note(CONTENDED_NOTE, fmt)] if marked else [])
 
 
-def report(store: Store, suite: str | None, fmt: str) -> str:
+def report(store: Store, suite: str | None, fmt: str, wide: bool = False) -> str:
     suites = [suite] if suite else store.suites()
     if suite and suite not in store.suites():
         raise GmbenchError(f"suite {suite!r} has no results in {store.path} (stored suites: {', '.join(store.suites()) or 'none'})")
@@ -322,15 +357,12 @@ def report(store: Store, suite: str | None, fmt: str) -> str:
         _mark_stale(recs, frame, fmt)
         recs = with_reference_rows(recs, lambda cfg: layout(cfg) == "functions")
         records += recs
-    text = render(records, fmt)
-    for note, shown in ((REFERENCE_NOTE, any(r.get("reference") for r in records)),
-                        (SECRET_NOTE, secret_instances(records))):
-        if shown and fmt in ("table", "markdown", "latex"):
-            text += "\n\n" + (f"% {note}" if fmt == "latex" else note)
+    text = render(records, fmt, wide)
     n_stale = sum(r.get("stale", 0) for r in records)
-    if n_stale and fmt in ("table", "markdown", "latex"):
-        note = STALE_NOTE.format(n=n_stale)
-        text += "\n\n" + (f"% {note}" if fmt == "latex" else note)
+    for note, shown in ((REFERENCE_NOTE, any(r.get("reference") for r in records)),
+                        (SECRET_NOTE, secret_instances(records)), (STALE_NOTE.format(n=n_stale), n_stale)):
+        if shown and fmt in ("table", "markdown", "latex"):
+            text += "\n\n" + (f"% {note}" if fmt == "latex" else _note(note, fmt))
     return text
 
 
