@@ -244,3 +244,21 @@ def test_two_processes_share_a_store(tmp_path):
     db = sqlite3.connect(store)
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+def test_csv_and_json_reports_carry_instance_and_rotate(tmp_path):
+    suite = tmp_path / "inst.yaml"
+    suite.write_text("name: inst\nseeds: 1\nbudget: {evals: 300}\nproblems:\n"
+                     "  - {name: sphere, dim: 3, instances: [0, 2]}\n  - {name: sphere, dim: 3, instances: [1], rotate: true}\n"
+                     "methods:\n  - {name: random-search, params: {batch_size: 50}}\n", encoding="utf-8")
+    store = tmp_path / "s.sqlite"
+    assert cli("run", "--suite", str(suite), "--store", str(store), "--quiet").exit_code == 0
+    import csv
+    import io
+
+    rows = [r for r in csv.DictReader(io.StringIO(cli("report", "--store", str(store), "--format", "csv").output))
+            if r["method"] == "random-search"]
+    assert sorted((r["instance"], r["rotate"]) for r in rows) == [("0", "False"), ("1", "True"), ("2", "False")]
+    recs = json.loads(cli("report", "--store", str(store), "--format", "json").output)
+    assert sorted((r["instance"], r["rotate"]) for r in recs if r["method"] == "random-search") == [
+        (0, False), (1, True), (2, False)]

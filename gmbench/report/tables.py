@@ -89,6 +89,8 @@ def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
                 rec[col] = _stats(vals)
             cfg = next((c for c in mdf["slot_problem_config"] if isinstance(c, str)), None)
             rec["config"] = json.loads(cfg) if cfg else {}
+            rec["instance"] = int(rec["config"].get("instance", 0) or 0)  # csv/json columns
+            rec["rotate"] = bool(rec["config"].get("rotate", False))
             summaries = [json.loads(x) for x in done["summary"] if isinstance(x, str)]
             for col in EXTRA_STATS:
                 vals = np.array([float(d[col]) for d in summaries if d.get(col) is not None], dtype=float)
@@ -163,7 +165,10 @@ def render(records: list[dict[str, Any]], fmt: str, wide: bool = False) -> str:
                 for s in ("median", "min", "max"):
                     base[f"{col}_{s}"] = st.get(s)
             flat.append(base)
-        return pd.DataFrame(flat).to_csv(index=False)
+        frame = pd.DataFrame(flat)
+        if "instance" in frame:  # (reference rows carry none: keep the column integer)
+            frame["instance"] = frame["instance"].astype("Int64")
+        return frame.to_csv(index=False)
     tablefmt = {"table": "simple_outline", "markdown": "pipe", "latex": "latex_booktabs"}[fmt]
     out = []
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
