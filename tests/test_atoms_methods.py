@@ -252,7 +252,7 @@ def test_table1_shows_training_cost_apart_from_the_run(tmp_path):
     s = rec.summary()
     assert (s["train_wall_s"], s["train_evals"], s["n_starts"]) == (12.5, 900, 2)
     st = lambda v: {"median": v, "min": v, "max": v, "n": 1}  # noqa: E731
-    r = {"suite": "t", "problem": "ka-lj", "method": "m", "seeds_done": 1, "seeds_total": 1, "failed": 0,
+    r = {"suite": "t", "layout": "energy", "problem": "ka-lj", "method": "m", "seeds_done": 1, "seeds_total": 1, "failed": 0,
          "unavailable": None, "errors": [], "nearest_exact": True, "overrun_max_s": 0.0, "config": problem.config(),
          "successes": None, "wall_s": st(3.0), "n_cost": st(40), "final_energy": st(s["final_energy"]),
          **{c: None for c in ("min_dist", "final_dist", "avg_err_per_dim", "final_dist_nearest", "final_gap",

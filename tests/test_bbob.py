@@ -238,7 +238,7 @@ def test_config_label_and_answer():
     cfg = p.config()
     assert cfg == {"name": "bbob-f3", "dim": 10, "bounds": [-5.0, 5.0], "instance": 2, "family": "bbob",
                    "function": 3, "f_star": p.f_star}
-    from gmbench.problems.functions.spec import instance_label
+    from gmbench.report.labels import instance_label
 
     assert "bbob-f3" + instance_label(cfg) == "bbob-f3 instance 2"
     a = p.assess(p.x_star())

@@ -19,7 +19,8 @@ from gmbench.methods import METHODS
 from gmbench.methods.base import IterationPlot, Method, Series, register_method
 from gmbench.problems import make_problem
 from gmbench.problems.base import REPORT_LAYOUTS, Problem
-from gmbench.report.tables import LAYOUTS, layout
+from gmbench.problems import report_layout as layout
+from gmbench.report.tables import LAYOUTS
 
 
 @register_method("_test-iterating")

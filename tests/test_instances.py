@@ -135,7 +135,7 @@ def test_rotated_cells_of_the_first_recipe_get_new_keys_and_no_reference_rows(tm
     """A rotated cell's key now hashes ``instance_recipe``: a cell stored by earlier code (same name, dim,
     instance, rotate) is never matched again, and a report reading such a stored configuration does not
     rebuild a different instance for its reference rows. Unrotated cells keep their keys."""
-    from gmbench.report.reference import _problem
+    from gmbench.report.legacy import _problem
 
     path = tmp_path / "k.yaml"
     path.write_text("budget: {evals: 10}\nproblems:\n  - {name: alpine1, dim: 3, instances: [1], rotate: true}\n"

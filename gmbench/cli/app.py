@@ -216,7 +216,7 @@ def run(
             specs = [str(Path(p).resolve()) if p.endswith(".py") else p for p in (plugin or [])]
             ray_opts = {"address": address, "resources": s.resources, "plugins": s.plugins + specs}
         counts = run_suite_cells(cells, st, s.name, dev, executor, retry_failed=retry_failed, on_event=on_event,
-                                 rerun_stale=rerun_stale, **ray_opts)
+                                 rerun_stale=rerun_stale, suite=s, **ray_opts)
     console.print(", ".join(f"{v} {k}" for k, v in counts.items() if v), highlight=False)
     if counts.get("stale"):
         console.print(f"{counts['stale']} stored cells were computed by other gmbench code and kept "
@@ -248,7 +248,7 @@ def report(
     if cells:
         from gmbench.report.cells import list_cells
 
-        text = list_cells(Store(store, create=False), _suite_name(suite) if suite else None, fmt)
+        text = list_cells(Store(store, create=False), _suite_name(suite, store) if suite else None, fmt)
         out.print(text, markup=False, highlight=False, crop=False, soft_wrap=fmt == "json")
         return
 
@@ -270,21 +270,23 @@ def report(
         return
     if fmt not in FORMATS:
         raise GmbenchError(f"unknown report format {fmt!r} (use one of {', '.join(FORMATS)}, or html with --out)")
-    name = _suite_name(suite) if suite else None  # a suite file or a suite name known to the store
+    name = _suite_name(suite, store) if suite else None  # a suite file or a suite name known to the store
     from gmbench.report.analysis import report_text
 
     text = report_text(Store(store, create=False), name, fmt, targets=targets, stats=stats, wide=wide)
     out.print(text, markup=False, highlight=False)
 
 
-def _suite_name(suite: str) -> str:
-    """A suite file's name (as `run` stores it), or the text itself: a suite name known to the store."""
-    from gmbench.config.suite import find_suite, load_suite
+def _suite_name(suite: str, store: Path) -> str:
+    """The stored suite a --suite argument means (a stored name, or the suite file a run recorded; see
+    Store.suite_name): read from the store, no suite file is parsed."""
+    from gmbench.store.sqlite import Store
 
+    st = Store(store, create=False)
     try:
-        return load_suite(str(find_suite(suite))).name
-    except GmbenchError:
-        return suite
+        return st.suite_name(suite)
+    finally:
+        st.close()
 
 
 @app.command("filter")
@@ -340,7 +342,7 @@ def plot(
     from gmbench.report.figures import plot_suite
     from gmbench.store.sqlite import Store
 
-    name = _suite_name(suite)
+    name = _suite_name(suite, store)
     from gmbench.report.figures import FIGURE_FORMATS, KINDS, plot_analysis
 
     if kind not in KINDS:
@@ -440,7 +442,8 @@ def show(
     from gmbench.report.cells import select_cell
 
     st = Store(store, create=False)
-    row = select_cell(st, cell, {"suite": suite, "problem": problem, "method": method, "seed": seed})
+    row = select_cell(st, cell, {"suite": st.suite_name(suite) if suite else None, "problem": problem,
+                                 "method": method, "seed": seed})
     trace = list(st.trace(row["key"]))
     row.pop("best_x", None)
     if fmt == "json":
@@ -449,17 +452,17 @@ def show(
         out.print(dumps({"cell": row, "trace": trace}, default=str, indent=2),
                   markup=False, highlight=False, soft_wrap=True)
         return
-    from gmbench.problems.functions.spec import instance_label
+    from gmbench.report.labels import instance_label
 
     pcfg = json.loads(row["problem_config"]) if isinstance(row.get("problem_config"), str) else {}
     out.print(f"{'problem':>18}: {row.get('problem')} (D={row.get('dim')}){instance_label(pcfg)}",
               markup=False, highlight=False)
     for k in ("key", "suite", "problem_config", "method_config", "seed", "budget", "device", "dtype", "status",
               "error", "stop_reason", "final_energy", "final_dist", "final_dist_nearest", "min_dist",
-              "avg_err_per_dim", "n_energy", "n_grad", "wall_s", "harness_s", "overrun_s"):
+              "avg_err_per_dim", "n_energy", "n_grad", "n_cost", "n_local", "wall_s", "harness_s", "overrun_s"):
         out.print(f"{k:>18}: {row.get(k)}", markup=False, highlight=False)
     t = Table(title=f"trace ({len(trace)} candidates)")
-    names = ["t", "n_energy", "n_grad", "energy", "gap", "dist", "dist_nearest", "oob"]
+    names = ["t", "n_energy", "n_grad", "n_cost", "energy", "gap", "dist", "dist_nearest", "oob"]
     for n in names + ["scalars"]:
         t.add_column(n)
     for r in trace:
@@ -531,14 +534,7 @@ def export_(
     """Export the stored runs for pandas/R, cocopp or ASE; the store is opened read-only."""
     from gmbench.store.export import export
 
-    name = None
-    if suite:
-        from gmbench.config.suite import find_suite, load_suite
-
-        try:
-            name = load_suite(str(find_suite(suite))).name
-        except GmbenchError:
-            name = suite
+    name = _suite_name(suite, store) if suite else None
     notes: list[str] = []
     for p in export(store, fmt, out_path, name, force=force, notes=notes):
         out.print(str(p), highlight=False)

@@ -21,32 +21,9 @@ from gmbench.config.params import build, check
 from gmbench.core.blackbox import BlackBox
 from gmbench.core.errors import GmbenchError, unknown_name
 from gmbench.core.registry import Registry
+from gmbench.report.plots import IterationPlot, Series  # noqa: F401  (what a method declares; re-exported)
 
 Report = Callable[..., None]
-
-
-@dataclass(frozen=True)
-class Series:
-    """A per-iteration scalar a method reports (``report(x, name=value)``) and ``gmbench plot`` draws
-    over iterations: its axis label, whether that axis is logarithmic, the figure's title and file
-    name suffix (default: the scalar's name)."""
-
-    name: str
-    label: str
-    log: bool = False
-    title: str = ""
-    file: str = ""
-
-
-@dataclass(frozen=True)
-class IterationPlot:
-    """What ``gmbench plot`` draws per iteration for a method (e.g. the seed paper's Figures 2-4):
-    the scalar numbering iterations, optionally the (scalar, value) marking warm-start reports (drawn
-    spread over [-1, 0]), and further scalars, one figure each."""
-
-    iteration: str = "iteration"
-    warm: tuple[str, float] | None = None
-    series: tuple[Series, ...] = ()
 
 
 class Method(ABC):

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from gmbench.core.errors import GmbenchError
-from gmbench.problems import report_layout
+from gmbench.report.labels import problem_label
 from gmbench.report.targets import DEFAULT, TargetSpec, dist_threshold
 from gmbench.store.sqlite import charged
 
@@ -52,20 +52,6 @@ class RunData:
     trace: pd.DataFrame
 
 
-def problem_label(cfg: dict[str, Any]) -> str:
-    """'alpine1 (D=100) on [-100, 100]^D' (as the report's titles); instances are pooled under one label,
-    a rotated variant gets its own."""
-    s = f"{cfg.get('name')}"
-    if cfg.get("dim") is not None:
-        s += f" (D={int(cfg['dim'])})"
-    if "bounds" in cfg and "n_atoms" not in cfg:
-        s += f" on [{cfg['bounds'][0]:g}, {cfg['bounds'][1]:g}]^D"
-    if cfg.get("rotate"):
-        s += " rotated"
-    return s
-
-
-layout = report_layout  # the table a problem family declares (gmbench.problems.report_layout)
 
 
 def _best_known(store: Any) -> dict[str, float]:
@@ -84,10 +70,13 @@ def load(store: Any, suite: str | None = None, problems: Iterable[str] | None = 
     if df.empty:
         raise GmbenchError(f"no finished cells{f' of suite {suite!r}' if suite else ''} in {store.path}")
     best = _best_known(store)
+    from gmbench.report.facts import Facts
+
+    facts = Facts(store)
     recs = []
     for r in df.itertuples(index=False):  # one iteration per run (not per trace row)
         cfg = json.loads(r.slot_problem_config or r.problem_config)
-        lay = layout(cfg)
+        lay = facts.layout(cfg)
         label = problem_label(cfg)
         f_star = cfg.get("f_star")
         ckey = json.dumps(json.loads(r.problem_config), sort_keys=True) if r.problem_config else None
@@ -415,7 +404,7 @@ def analyse_suites(store: Any, suites: list[str]) -> list[tuple[str, TargetSpec,
             data = load(store, s)
         except GmbenchError:
             continue  # nothing finished in this suite
-        spec = targets_for_suite(s)
+        spec = targets_for_suite(s, store)
         out.append((s, spec, data, ert_table(hits(data, spec))))
     return out
 

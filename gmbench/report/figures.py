@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gmbench.core.errors import GmbenchError
-from gmbench.methods import METHODS
-from gmbench.methods.base import IterationPlot
+from gmbench.report.plots import IterationPlot
 from gmbench.store.sqlite import Store
 
 
@@ -35,14 +34,17 @@ def load_traces(store: Store, suite: str) -> dict[str, dict[str, list[dict[str, 
 
 
 def method_plots(store: Store, suite: str) -> dict[str, IterationPlot]:
-    """{method label: the per-iteration figures its method declares} (``Method.plots``); methods not
-    registered in this process (a plugin not loaded) or declaring none get only the anytime figure."""
+    """{method label: the per-iteration figures its method declares} (``Method.plots``, as recorded in
+    the store when the suite ran); methods declaring none get only the anytime figure."""
+    from gmbench.report.facts import Facts
+
+    facts = Facts(store)
     df = store.cells_frame(suite)
     out: dict[str, IterationPlot] = {}
     for label, name in zip(df["slot_label"], df["method"]):
-        if label in out or not isinstance(name, str) or name not in METHODS:
+        if label in out or not isinstance(name, str):
             continue
-        plots = METHODS.get(name).plots
+        plots = facts.plots(name)
         if plots is not None:
             out[label] = plots
     return out
@@ -269,7 +271,7 @@ def plot_analysis(store: Store, suite: str, out_dir: Path, kind: str, fmt: str =
     if fmt not in FIGURE_FORMATS:
         raise GmbenchError(f"unknown figure format {fmt!r} (use one of {', '.join(FIGURE_FORMATS)})")
     data = analysis.load(store, suite, problems)
-    spec = targets_for_suite(suite)
+    spec = targets_for_suite(suite, store)
     out_dir.mkdir(parents=True, exist_ok=True)
     plt = _pyplot()
     written = []

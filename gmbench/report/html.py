@@ -209,7 +209,7 @@ def suite_page(store: Any, suite: str, targets: bool = True, stats: bool = True)
     except GmbenchError:
         data = None
     if data is not None:
-        spec = targets_for_suite(suite)
+        spec = targets_for_suite(suite, store)
         h = analysis.hits(data, spec)
         ert = analysis.ert_table(h)
         if targets:
@@ -242,12 +242,7 @@ def write_report(store: Any, suite: str | None, out_dir: Path, targets: bool = T
     """Write DIR/<suite>.html for the suite (every stored suite when None) and DIR/index.html."""
     suites = store.suites()
     if suite:
-        try:
-            from gmbench.config.suite import find_suite, load_suite
-
-            suite = load_suite(str(find_suite(suite))).name
-        except GmbenchError:
-            pass
+        suite = store.suite_name(suite)
         if suite not in suites:
             raise GmbenchError(f"suite {suite!r} has no results in {store.path} (stored suites: {', '.join(suites) or 'none'})")
         suites = [suite]

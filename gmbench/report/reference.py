@@ -17,7 +17,6 @@ from typing import Any
 
 import torch
 
-from gmbench.core.errors import GmbenchError
 
 N_UNIFORM = 4096
 SEED = 0
@@ -28,36 +27,6 @@ NOTE = (f"{CENTRE} and {UNIFORM} are reference rows computed by the harness, not
         "energy).")
 SECRET_NOTE = ("Reference rows are not shown for instances derived from a suite secret: the report does not know "
                "the secret, so it cannot rebuild x*.")
-
-_CACHE: dict[str, list[dict[str, Any]] | None] = {}
-
-
-def _problem(cfg: dict[str, Any]):
-    """The function problem a stored configuration describes, or None (not a function known here, or an
-    instance derived from a secret the configuration records only as a hash)."""
-    from gmbench.problems import PROBLEMS, make_problem
-
-    name = cfg.get("name")
-    if not isinstance(name, str) or name not in PROBLEMS or PROBLEMS.get(name).family not in ("function", "bbob"):
-        return None
-    if cfg.get("secret_sha256"):
-        return None
-    if cfg.get("rotate") and PROBLEMS.get(name).family == "function":
-        from gmbench.problems.functions.spec import INSTANCE_RECIPE
-
-        if cfg.get("instance_recipe") != INSTANCE_RECIPE:  # stored by earlier code: a different instance
-            return None
-    kw: dict[str, Any] = {}
-    if cfg.get("instance"):
-        kw["instance"] = int(cfg["instance"])
-        if cfg.get("rotate"):
-            kw["rotate"] = True
-    bounds = cfg.get("bounds")
-    try:
-        return make_problem(name, dim=cfg.get("dim"), bounds=tuple(bounds) if bounds else None, **kw)
-    except GmbenchError:
-        return None
-
 
 def _one(v: float) -> dict[str, float]:
     return {"median": float(v), "min": float(v), "max": float(v), "n": 1}
@@ -87,24 +56,20 @@ def reference_values(problem) -> dict[str, dict[str, Any]]:
     return out
 
 
-def reference_records(suite: str, problem_key: str, cfg: dict[str, Any], template: dict[str, Any]) -> list[dict[str, Any]]:
+def reference_records(suite: str, problem_key: str, cfg: dict[str, Any], template: dict[str, Any],
+                      values: dict[str, dict[str, Any]] | None) -> list[dict[str, Any]]:
     """The two reference records of one function table, shaped like its method records (``template``
-    gives the keys), flagged ``reference: True``; [] where the problem cannot be rebuilt."""
-    key = repr(sorted(cfg.items()))
-    if key not in _CACHE:
-        p = _problem(cfg)
-        _CACHE[key] = None if p is None else [
-            {"label": label, **vals} for label, vals in reference_values(p).items()]
-    vals = _CACHE[key]
-    if vals is None:
+    gives the keys), flagged ``reference: True``, from ``values`` (:func:`reference_values`, recorded in
+    the store when the suite ran); [] where there are none (a secret instance, a problem not rebuilt)."""
+    if not values:
         return []
     recs = []
-    for v in vals:
+    for label, v in values.items():
         rec = {k: None for k in template if k != "stale"}  # a reference row is never stale
         rec.update({
-            "suite": suite, "problem": problem_key, "method": v["label"], "reference": True,
+            "suite": suite, "problem": problem_key, "method": label, "reference": True,
             "seeds_done": 0, "seeds_total": 0, "failed": 0, "errors": [], "config": cfg,
-            "nearest_exact": v["nearest_exact"],
+            "nearest_exact": v["nearest_exact"], "layout": template.get("layout"),
         })
         dim = cfg.get("dim") or 1
         if v["dist"] is not None:
@@ -119,9 +84,9 @@ def reference_records(suite: str, problem_key: str, cfg: dict[str, Any], templat
     return recs
 
 
-def with_reference_rows(records: list[dict[str, Any]], is_function_table) -> list[dict[str, Any]]:
+def with_reference_rows(records: list[dict[str, Any]], reference_of) -> list[dict[str, Any]]:
     """``records`` with the reference records inserted after the last method record of each function
-    table (``is_function_table(config)`` says which tables are)."""
+    table (``reference_of(config)``: the recorded reference values, None where there are none)."""
     out: list[dict[str, Any]] = []
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:
@@ -129,8 +94,8 @@ def with_reference_rows(records: list[dict[str, Any]], is_function_table) -> lis
     for (suite, pkey), rs in groups.items():
         out += rs
         cfg = rs[0].get("config") or {}
-        if is_function_table(cfg):
-            out += reference_records(suite, pkey, cfg, rs[0])
+        if rs[0].get("layout", "functions") == "functions":
+            out += reference_records(suite, pkey, cfg, rs[0], reference_of(cfg))
     return out
 
 

@@ -17,8 +17,7 @@ from tabulate import tabulate
 
 from gmbench.core.errors import GmbenchError
 from gmbench.core.registry import Registry
-from gmbench.problems import report_layout
-from gmbench.problems.functions.spec import instance_label
+from gmbench.report.labels import problem_title
 from gmbench.report.contention import MARK as CONTENTION_MARK, NOTE as CONTENTION_NOTE, contended
 from gmbench.report.fmt import count, num3, stats_cell
 from gmbench.report.reference import NOTE as REFERENCE_NOTE, SECRET_NOTE, secret_instances, with_reference_rows
@@ -61,8 +60,9 @@ EXTRA_STATS = ("final_gap", "starts_min_energy", "starts_mean_energy", "n_starts
                "train_wall_s", "train_evals")
 
 
-def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """One record per (suite, problem, method label): median/min/max of each metric over done seeds."""
+def aggregate(df: pd.DataFrame, facts: Any = None) -> list[dict[str, Any]]:
+    """One record per (suite, problem, method label): median/min/max of each metric over done seeds, with
+    the problem's layout and reference values (``facts``: :class:`gmbench.report.facts.Facts`)."""
     records = []
     if df.empty:
         return records
@@ -89,6 +89,9 @@ def aggregate(df: pd.DataFrame) -> list[dict[str, Any]]:
                 rec[col] = _stats(vals)
             cfg = next((c for c in mdf["slot_problem_config"] if isinstance(c, str)), None)
             rec["config"] = json.loads(cfg) if cfg else {}
+            if facts is not None:
+                pf = facts.problem(rec["config"])
+                rec["layout"] = pf.get("layout") or "functions"
             rec["instance"] = int(rec["config"].get("instance", 0) or 0)  # csv/json columns
             rec["rotate"] = bool(rec["config"].get("rotate", False))
             summaries = [json.loads(x) for x in done["summary"] if isinstance(x, str)]
@@ -129,15 +132,7 @@ def _note(text: str, fmt: str) -> str:
 
 def _problem_key(row: pd.Series) -> str:
     cfg = row.get("slot_problem_config")
-    bounds = ""
-    if isinstance(cfg, str):
-        c = json.loads(cfg)
-        if "bounds" in c:
-            bounds = f" on [{c['bounds'][0]:g}, {c['bounds'][1]:g}]^D"
-    dim = row.get("slot_dim")
-    dim_s = f" (D={int(dim)})" if dim is not None and not (isinstance(dim, float) and math.isnan(dim)) else ""
-    inst = instance_label(json.loads(cfg)) if isinstance(cfg, str) else ""  # "" for the published function
-    return f"{row['slot_problem']}{dim_s}{bounds}{inst}"
+    return problem_title(json.loads(cfg)) if isinstance(cfg, str) else str(row.get("slot_problem"))
 
 
 def _stats(vals: np.ndarray) -> dict[str, float] | None:
@@ -176,7 +171,7 @@ def render(records: list[dict[str, Any]], fmt: str, wide: bool = False) -> str:
         groups.setdefault((r["suite"], r["problem"]), []).append(r)
     gathered: dict[tuple[str, str], list[tuple[str, list[dict[str, Any]]]]] = {}
     for (suite, problem), rs in groups.items():
-        lay = LAYOUTS.get(layout(rs[0]["config"]))
+        lay = LAYOUTS.get(rs[0].get("layout") or "functions")
         if lay.per_suite:  # e.g. StriderNET Table 1: gathered per suite, printed after the loop
             gathered.setdefault((lay.name, suite), []).append((problem, rs))
             continue
@@ -196,7 +191,7 @@ def render(records: list[dict[str, Any]], fmt: str, wide: bool = False) -> str:
     )
     if fmt != "latex":
         out.append(notes)
-    if fmt == "table" and not wide and any(layout(r["config"]) == "functions" for r in records):
+    if fmt == "table" and not wide and any(r.get("layout") == "functions" for r in records):
         out.append(_note(COMPACT_NOTE, fmt))
     return "\n\n".join(out)
 
@@ -223,7 +218,6 @@ def register_layout(name: str, per_suite: bool = False) -> Callable[[Callable[..
     return wrap
 
 
-layout = report_layout  # the rule each problem family declares (gmbench.problems.report_layout)
 
 
 @register_layout("functions")
@@ -355,12 +349,15 @@ def report(store: Store, suite: str | None, fmt: str, wide: bool = False) -> str
         raise GmbenchError(f"suite {suite!r} has no results in {store.path} (stored suites: {', '.join(store.suites()) or 'none'})")
     if not suites:
         raise GmbenchError(f"no results in {store.path} yet (run `gmbench run --suite quick`)")
+    from gmbench.report.facts import Facts
+
+    facts = Facts(store)
     records = []
     for s in suites:
         frame = store.cells_frame(s)
-        recs = aggregate(frame)
+        recs = aggregate(frame, facts)
         _mark_stale(recs, frame, fmt)
-        recs = with_reference_rows(recs, lambda cfg: layout(cfg) == "functions")
+        recs = with_reference_rows(recs, lambda cfg: facts.problem(cfg).get("reference"))
         records += recs
     text = render(records, fmt, wide)
     n_stale = sum(r.get("stale", 0) for r in records)

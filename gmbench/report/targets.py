@@ -3,25 +3,29 @@ name, and the thresholds and labels the analysis uses."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gmbench.config.targets import (  # noqa: F401  (re-exported: the analysis and tests read them here)
     CLUSTER_SUCCESS_GAP, COCO_GAP, DEFAULT, DEFAULT_TAU, HEADLINE_GAP, HEADLINE_TAU, KEYS, TargetSpec, parse_targets,
 )
-from gmbench.core.errors import GmbenchError
 
 
-def targets_for_suite(name: str | None) -> TargetSpec:
-    """The ladders a suite declares (its YAML found by name or path), else the defaults. A suite known
-    only to the store (its file gone) gets the defaults."""
+def targets_for_suite(name: str | None, store: Any = None) -> TargetSpec:
+    """The ladders a suite declares, as recorded in the store when it ran (``store.facts("suite")``),
+    else the defaults. A store written before suites' facts were recorded falls back to the suite's YAML
+    found by name (:mod:`gmbench.report.legacy`)."""
     if not name:
         return DEFAULT
-    try:
-        from gmbench.config.suite import find_suite, load_suite
+    if store is not None:
+        rec = store.facts("suite").get(name)
+        if rec is not None:
+            t = rec.get("targets")
+            return TargetSpec(**{k: tuple(v) for k, v in t.items()}) if t else DEFAULT
+    from gmbench.report.legacy import suite_targets
 
-        return getattr(load_suite(str(find_suite(name))), "targets", None) or DEFAULT
-    except GmbenchError:
-        return DEFAULT
+    return suite_targets(name) or DEFAULT
 
 
 def dist_threshold(tau: np.ndarray | float, dim: np.ndarray | float) -> np.ndarray:

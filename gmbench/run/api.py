@@ -64,4 +64,4 @@ def run_suite(suite: Any, store: str | Path = "results/gmbench.sqlite", *, execu
     with contextlib.closing(Store(Path(store))) as st:
         opts = {"resources": s.resources, "plugins": s.plugins} if executor == "ray" else {}
         return run_suite_cells(cells, st, s.name, dev, executor, retry_failed=retry_failed, on_event=on_event,
-                               rerun_stale=rerun_stale, **opts)
+                               rerun_stale=rerun_stale, suite=s, **opts)

@@ -93,12 +93,16 @@ class _Run:
     """Run record, counts and the claim step shared by the executors."""
 
     def __init__(self, cells: list[Cell], store: Store, suite_name: str, device: str, on_event: Event | None,
-                 retry_failed: bool, rerun_stale: bool, extra_manifest: dict[str, Any] | None = None):
+                 retry_failed: bool, rerun_stale: bool, extra_manifest: dict[str, Any] | None = None,
+                 suite: Any = None):
+        from gmbench.run.facts import record_facts
+
         self.store, self.retry_failed, self.rerun_stale = store, retry_failed, rerun_stale
         self.emit: Event = on_event or (lambda *a: None)
         self.run_id = uuid.uuid4().hex[:12]
         self.counts = {"done": 0, "failed": 0, "skipped": 0, "stale": 0, "busy": 0, "unavailable": 0}
         store.register_cells(cells)
+        record_facts(store, cells, suite)  # what a report needs besides the results
         store.begin_run(self.run_id, suite_name, {**manifest(device), **(extra_manifest or {})})
 
     def admit(self, cell: Cell) -> bool:
@@ -135,9 +139,11 @@ def run_cells(
     retry_failed: bool = False,
     on_event: Event | None = None,
     rerun_stale: bool = False,
+    suite: Any = None,
 ) -> dict[str, int]:
-    """The ``local`` executor: run every cell not already in the store, one after another, here."""
-    run = _Run(cells, store, suite_name, device, on_event, retry_failed, rerun_stale, {"executor": "local"})
+    """The ``local`` executor: run every cell not already in the store, one after another, here.
+    ``suite``: the parsed suite, whose report facts (target ladders) go into the store."""
+    run = _Run(cells, store, suite_name, device, on_event, retry_failed, rerun_stale, {"executor": "local"}, suite)
     status = "interrupted"
     try:
         for cell in cells:
@@ -188,6 +194,7 @@ def run_cells_ray(
     resources: dict[str, Any] | None = None,
     plugins: list[str] | None = None,
     max_retries: int = 2,
+    suite: Any = None,
 ) -> dict[str, int]:
     """The ``ray`` executor: every pending cell becomes a Ray task; the driver (this process) stores results.
 
@@ -210,7 +217,7 @@ def run_cells_ray(
         started_here = True
     remote = ray.remote(_ray_cell)
     run = _Run(cells, store, suite_name, device, on_event, retry_failed, rerun_stale,
-               {"executor": "ray", "ray_address": address, "ray_nodes": len(ray.nodes())})
+               {"executor": "ray", "ray_address": address, "ray_nodes": len(ray.nodes())}, suite)
     pending: dict[Any, Cell] = {}
     status = "interrupted"
     try:
@@ -252,7 +259,8 @@ def run_suite_cells(cells: list[Cell], store: Store, suite_name: str, device: st
     """Dispatch to an executor by name ('local' or 'ray'); Ray-only options are ignored by 'local'."""
     if executor == "local":
         return run_cells(cells, store, suite_name, device, retry_failed=kwargs.get("retry_failed", False),
-                         on_event=kwargs.get("on_event"), rerun_stale=kwargs.get("rerun_stale", False))
+                         on_event=kwargs.get("on_event"), rerun_stale=kwargs.get("rerun_stale", False),
+                         suite=kwargs.get("suite"))
     if executor == "ray":
         return run_cells_ray(cells, store, suite_name, device, **kwargs)
     raise GmbenchError(f"unknown executor {executor!r} (use {' or '.join(EXECUTORS)})")

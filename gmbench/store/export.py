@@ -330,7 +330,7 @@ def export_coco(store: Any, runs: pd.DataFrame, out: Path, notes: list[str] | No
     candidate, so that line carries f - f_opt = :data:`COCO_NO_VALUE` when the first report came later
     (no target is credited before it)."""
     from gmbench import __version__
-    from gmbench.report.analysis import problem_label
+    from gmbench.report.labels import problem_label
 
     done = runs[runs["status"] == "done"].copy()
     if done.empty:

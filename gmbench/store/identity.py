@@ -126,15 +126,20 @@ def _combine(names: Sequence[str], hashes: Iterable[str]) -> str:
     return h.hexdigest()[:16]
 
 
+#: ``current_hash`` of a cell whose plugin source is not on this machine: its code cannot be checked
+UNKNOWN = "unknown"
+
+
 def current_hash(files_json: str) -> str | None:
     """The hash the listed files (a stored ``code_files``) have in the installed sources; None if one of
-    them no longer exists (the cell's code is gone: stale)."""
+    gmbench's own files no longer exists (the cell's code is gone: stale); :data:`UNKNOWN` if a plugin's
+    file (stored with an absolute path) is not on this machine (a store read elsewhere: not judged)."""
     names = json.loads(files_json)
     hashes = []
     for n in names:
         p = PACKAGE_ROOT.parent / n if not Path(n).is_absolute() else Path(n)
         if not p.is_file():
-            return None
+            return UNKNOWN if Path(n).is_absolute() else None
         hashes.append(_file_info(p)[0])
     return _combine(names, hashes)
 
@@ -147,4 +152,5 @@ def is_stale(code: str | None, files_json: str | None) -> bool:
         return False
     if not files_json:
         return True  # a whole-package fingerprint of earlier gmbench: not comparable, so stale
-    return current_hash(files_json) != code
+    now = current_hash(files_json)
+    return now != UNKNOWN and now != code

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS suite_cells (
     suite TEXT, slot TEXT, key TEXT, problem TEXT, dim INTEGER, problem_config TEXT, label TEXT,
     seed INTEGER, unavailable TEXT, updated REAL, PRIMARY KEY (suite, slot));
 CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, pid INTEGER, host TEXT, since REAL, lease_until REAL);
+CREATE TABLE IF NOT EXISTS facts (kind TEXT, key TEXT, value TEXT, PRIMARY KEY (kind, key));
 """
 
 # Columns added after a table was first released: (table, column, type). A store created earlier gets
@@ -341,6 +342,23 @@ class Store:
                      c.method.label, c.seed, None if c.available else c.unavailable_reason, now),
                 )
 
+    # ---- facts: what a report needs to know besides the results ------------------------------------
+    def put_facts(self, kind: str, items: dict[str, dict[str, Any]]) -> None:
+        """Record facts a report reads instead of rebuilding problems, methods or suites
+        (:mod:`gmbench.run.facts`): ``kind`` "problem" (by problem configuration), "method" (by method
+        name) or "suite" (by suite name); a newer value replaces an older one."""
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO facts (kind, key, value) VALUES (?,?,?)",
+                           [(kind, k, json.dumps(v, sort_keys=True)) for k, v in items.items()])
+
+    def facts(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The recorded facts of ``kind`` by key ({} in a store written before facts were recorded)."""
+        try:
+            rows = self.db.execute("SELECT key, value FROM facts WHERE kind=?", (kind,)).fetchall()
+        except sqlite3.OperationalError:  # no facts table: an earlier store, opened read-only
+            return {}
+        return {k: json.loads(v) for k, v in rows}
+
     # ---- claims -----------------------------------------------------------------------------------
     def claim(self, key: str, retry_failed: bool = False, code: str | None = None, rerun_stale: bool = False) -> str:
         """Claim a cell before running it. Returns 'done' if it is stored, 'stale' if it is stored but was
@@ -448,6 +466,25 @@ class Store:
         q += " ORDER BY s.rowid"
         return charged(pd.read_sql_query(q, self.db, params=args))
 
+    def suite_name(self, text: str) -> str:
+        """The stored suite a ``--suite`` argument means: a stored suite name, or the file (path, file
+        name or stem) a run recorded it was loaded from (``facts("suite")``); else ``text`` itself. A store
+        written before runs recorded their suite files falls back to reading the suite file's name."""
+        names = self.suites()
+        if text in names:
+            return text
+        recorded = self.facts("suite")
+        given = Path(text)
+        for name, rec in recorded.items():
+            path = Path(rec.get("path") or "")
+            if str(path) and (str(given.resolve()) == str(path) or given.name == path.name or text == path.stem):
+                return name
+        if not recorded:
+            from gmbench.report.legacy import suite_name
+
+            return suite_name(text)
+        return text
+
     def suites(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT suite FROM suite_cells GROUP BY suite ORDER BY MAX(updated) DESC")]
 
@@ -490,6 +527,8 @@ class Store:
         for r in cur:
             d = dict(zip(names, r))
             d["scalars"] = json.loads(d["scalars"]) if d["scalars"] else {}
+            if d.get("n_cost") is None:  # stored before the cost ledger: every gradient cost one evaluation
+                d["n_cost"] = d.get("n_energy")
             yield d
 
     def runs(self) -> list[dict[str, Any]]:

@@ -268,16 +268,6 @@ class FunctionProblem(Problem):
         return cfg
 
 
-def instance_label(cfg: dict[str, Any]) -> str:
-    """How reports name a problem's instance: "" for the published function, else e.g.
-    " instance 2 (rotated)"; a secret-derived instance is marked "secret"."""
-    k = cfg.get("instance")
-    if not k:
-        return ""
-    extras = [w for w, on in (("rotated", cfg.get("rotate")), ("secret", cfg.get("secret_sha256"))) if on]
-    return f" instance {k}" + (f" ({', '.join(extras)})" if extras else "")
-
-
 def secret_tag(secret: str) -> str:
     """What a cell records about a suite's secret: a hash, never the secret itself."""
     return hashlib.sha256(("gmbench-secret|" + secret).encode()).hexdigest()[:16]
