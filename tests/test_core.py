@@ -14,9 +14,9 @@ from gmbench.methods import METHODS, make_method
 from gmbench.methods.base import Method, register_method
 from gmbench.problems import make_problem
 from gmbench.problems.base import Problem
-from gmbench.core.recorder import Inbox, Recorder
+from gmbench.run.recorder import Inbox, Recorder
 from gmbench.run.execute import execute, grace_s
-from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
+from gmbench.run.cell import Cell, make_cell
 
 from bbwalk import make_bb, reachable  # the BlackBox helper and the object-graph walk (shared with test_instances)
 
@@ -122,11 +122,7 @@ class Cooperative(Method):
 
 
 def _cell(method: str, budget: Budget, problem="sphere", dim=8, seed=0) -> Cell:
-    c = Cell("test", ProblemSpec(problem, dim, None, {}), MethodSpec(method, method, {}), seed, budget, "cpu", "float64")
-    c.problem_config = make_problem(problem, dim=dim).config()
-    c.method_config = {"name": method, "params": {}}
-    c.key = cell_key(c)
-    return c
+    return make_cell(problem, method, budget, dim=dim, seed=seed)
 
 
 @pytest.mark.parametrize("method,reason", [("_test-cooperative", "time"), ("_test-busy-loop", "killed")])
@@ -142,8 +138,8 @@ def test_time_budget_is_honoured(method, reason):
     assert elapsed <= 2.0 + grace_s(budget) + 2.0
     if reason == "killed":
         assert res.row["overrun_s"] > 0
-    else:
-        assert res.row["overrun_s"] < 0.5
+    else:  # stopped by the budget check, not by the kill: within the grace (a wall-clock figure, so no tighter
+        assert res.row["overrun_s"] < grace_s(budget)  # bound than the contract: 0.59 s was seen under load)
 
 
 def test_failures_are_results():

@@ -90,7 +90,8 @@ def check(args: list[str], store: Path | None) -> None:
 
 # ---- suite YAML ---------------------------------------------------------------------------------
 
-names = st.sampled_from(["fuzz", "[/x]", "[bold]b", "ünï", "", "a" * 300, "x\ty", "1e3"])
+names = st.sampled_from(["fuzz", "[/x]", "[bold]b", "ünï", "", "a" * 300, "x\ty", "1e3", "\x1b[2J", "a\u202eb",
+                         "two\nlines", "a|b", "..", "index"])
 ints = st.one_of(st.integers(-3, 6), st.sampled_from([10**9, 99999999999999999999, 2**63, -(2**63)]))
 scalars = st.one_of(ints, st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
                     st.text(max_size=8), st.sampled_from(["nan", "inf", "1e-3", "[", "{"]))
@@ -116,6 +117,12 @@ def problems(draw):
         p["params"] = draw(st.one_of(st.dictionaries(st.sampled_from(["n", "x", "dim"]), scalars, max_size=2), scalars))
     if rare(draw, 5):
         p[draw(st.sampled_from(["budget", "dims", "nme"]))] = draw(scalars)
+    if rare(draw, 4):  # instance expansions: counts and numbers, sane and absurd
+        p["instances"] = draw(st.one_of(st.integers(-1, 3), st.sampled_from([10**7, 99999999999999999999]),
+                                        st.lists(st.one_of(st.integers(0, 3), st.sampled_from([2**31, 10**30])),
+                                                 max_size=3), scalars))
+        if rare(draw, 2):
+            p["rotate"] = draw(st.one_of(st.booleans(), scalars))
     return p
 
 
@@ -156,6 +163,11 @@ def suites(draw):
     if not rare(draw, 2):
         d["methods"] = draw(st.one_of(st.lists(methods(), min_size=1, max_size=2), scalars)
                             if rare(draw, 5) else st.lists(methods(), min_size=1, max_size=2))
+    if rare(draw, 8):  # target ladders, sane and absurd
+        d["targets"] = {draw(st.sampled_from(["gap", "tau", "bogus"])): draw(st.one_of(
+            st.fixed_dictionaries({"from": st.sampled_from([100, 1e300, -1]), "to": st.sampled_from([1e-8, 1e-300, 0]),
+                                   "per_decade": st.one_of(st.integers(-1, 5), st.sampled_from([10**8]))}),
+            st.lists(scalars, max_size=3), scalars))}
     if rare(draw, 10):
         d.pop(draw(st.sampled_from(sorted(d))))
     if rare(draw, 10):
@@ -274,13 +286,18 @@ SEEDS = ["1", "2", "0-1", "3,", "0", "-1", "0,-3", "99999999999999999999", "5-2"
 OPTIONS = {
     "run": {"--seeds": SEEDS, "--budget": ["evals=5", "0.02s", "evals=0", "-1", "1e999", "abc", "time=x"],
             "--problem": ["sphere", "nope", "[/x]"], "--method": ["random-search", "nope", "[/x]"],
-            "--device": ["cpu", "auto", "cuda:7", "tpu", ""], "--retry-failed": None, "-q": None},
+            "--device": ["cpu", "auto", "cuda:7", "tpu", ""], "--retry-failed": None, "-q": None,
+            "--shard": ["1/2", "2/2", "0/2", "3/2", "1/99999999999999999999", "1/0", "x", ""],
+            "--executor": ["local", "mpi", ""]},
     "report": {"--suite": ["fuzz", "TINY", "nope", "[/x]", ""], "--format": ["table", "json", "csv", "markdown",
                "latex", "xml", ""], "--cells": None, "--filter": None},
     "show": {"--suite": ["fuzz", "nope", "[/x]"], "--problem": ["sphere", "sphere-2", "nope"],
              "--method": ["random-search", "nope"], "--seed": ["0", "1", "-1", "x", "99999999999999999999"],
              "--format": ["table", "json", "yaml"]},
     "plot": {"--suite": ["fuzz", "TINY", "nope", "[/x]"]},
+    "export": {"--format": ["csv", "coco", "extxyz", "xml", ""], "--suite": ["fuzz", "nope"], "--force": None,
+               "--out": ["OUT", "OUT_FULL", "OUT_FILE"]},
+    "merge": {},
     "list": {},
     "bogus": {},
 }
@@ -288,8 +305,12 @@ OPTIONS = {
 
 @st.composite
 def command_lines(draw):
-    cmd = draw(st.sampled_from(["run", "run", "report", "report", "show", "show", "plot", "list", "bogus"]))
+    cmd = draw(st.sampled_from(["run", "run", "report", "report", "show", "show", "plot", "list", "export", "merge",
+                                "bogus"]))
     args = [cmd]
+    if cmd == "merge":  # OUT and inputs: new, the store itself, missing, not a database, a copy
+        args += [draw(st.sampled_from(["NEW", "STORE", "OUT_FILE"]))]
+        args += draw(st.lists(st.sampled_from(["STORE", "COPY", "MISSING", "OUT_FILE", "NEW"]), max_size=3))
     if cmd == "run":  # always a tiny suite (or a bad one), so that a valid line runs in milliseconds
         args += ["--suite", draw(st.sampled_from(["TINY", "TINY", "TINY", "nope", "", "[/x]"]))]
     if cmd == "show" and draw(st.booleans()):
@@ -316,17 +337,27 @@ def _command_case(args: list[str], kind: str, template: Path) -> None:
         db = sqlite3.connect(template)
         key = db.execute("SELECT key FROM cells LIMIT 1").fetchone()[0]
         db.close()
-        subst = {"TINY": str(tiny), "KEY": key, "KEY8": key[:8]}
+        (d / "full").mkdir()
+        (d / "full" / "x.txt").write_text("keep")
+        (d / "file.txt").write_text("not a store")
+        if "COPY" in args and store.is_file():
+            shutil.copy(store, d / "copy.sqlite")
+        subst = {"TINY": str(tiny), "KEY": key, "KEY8": key[:8], "OUT": str(d / "exp"), "OUT_FULL": str(d / "full"),
+                 "OUT_FILE": str(d / "file.txt"), "NEW": str(d / "new.sqlite"), "STORE": str(store),
+                 "COPY": str(d / "copy.sqlite"), "MISSING": str(d / "missing.sqlite")}
         argv = [subst.get(a, a) for a in args]
-        if "--out" in argv:
+        if "--out" in argv and args[0] != "export":  # (export's --out values are substituted above)
             i = argv.index("--out")
             argv.insert(i + 1, str(d / "out"))
-        argv += ["--store", str(store)] if args[0] in ("run", "report", "show", "plot") else []
+        argv += ["--store", str(store)] if args[0] in ("run", "report", "show", "plot", "export") else []
+        if args[0] == "export" and "--out" not in argv:
+            argv += ["--out", str(d / "exp")]
         if args[0] == "plot" and "--out" not in argv:
             argv += ["--out", str(d / "plots")]
         if args[0] == "run" and "--budget" not in argv:  # keep runs tiny (a given --budget is tiny or bad)
             argv += ["--budget", "evals=20"]
         check(argv, store if store.is_file() else None)
+        assert (d / "full" / "x.txt").read_text() == "keep" and (d / "file.txt").read_text() == "not a store"
 
 
 @FAST

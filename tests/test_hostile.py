@@ -536,4 +536,4 @@ def test_local_method_negative_steps_refused(tmp_path):
     suite = tmp_path / "t.yaml"
     suite.write_text(SUITE.replace("name: random-search\n    params: {batch_size: 8}",
                                    "name: gd\n    params: {n_points: 2, max_steps: -1}"))
-    one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"), "max_steps must be at least 0")
+    one_error(cli("run", "--suite", suite, "--store", tmp_path / "s.sqlite"), "max_steps", "at least 0")

@@ -59,10 +59,13 @@ def _warn_if_loaded() -> None:
 
 def parse_budget(text: str) -> "Any":
     """'30', '30s', '5m', '1h', 'evals=1e5', 'time=30,evals=1000', 'evals=1e5,grad_cost=dim'."""
+    from gmbench.config.suite import MAX_EVALS, MAX_TIME_S
     from gmbench.core.blackbox import Budget
     from gmbench.core.budget import check_grad_cost
 
     time_s, evals, grad_cost = None, None, 1
+    if not text.strip():
+        raise GmbenchError("bad --budget '': give a time and/or evals=N (e.g. 30s or evals=10000)")
     for part in [p.strip() for p in text.split(",") if p.strip()]:
         if part.startswith("grad_cost="):
             try:
@@ -75,16 +78,16 @@ def parse_budget(text: str) -> "Any":
                 evals = int(float(part[6:]))
             except ValueError:
                 raise GmbenchError(f"bad --budget {text!r}: evals must be a number")
-            if evals <= 0:
-                raise GmbenchError(f"bad --budget {text!r}: evals must be positive")
+            if not 0 < evals <= MAX_EVALS:
+                raise GmbenchError(f"bad --budget {text!r}: evals must be positive (at most {MAX_EVALS:.0e})")
             continue
         part = part.removeprefix("time=")
         m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*(s|m|h)?", part)
         if not m:
             raise GmbenchError(f"bad --budget {text!r}: use e.g. 30, 30s, 5m, 1h, evals=10000 or time=30,evals=10000")
         time_s = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
-        if time_s <= 0:
-            raise GmbenchError(f"bad --budget {text!r}: time must be positive")
+        if not 0 < time_s <= MAX_TIME_S:
+            raise GmbenchError(f"bad --budget {text!r}: time must be positive (at most {MAX_TIME_S:.0e} s)")
     if time_s is None and evals is None:
         raise GmbenchError(f"bad --budget {text!r}: give a time and/or evals=N")
     return Budget(time_s, evals, grad_cost)
@@ -155,14 +158,13 @@ def run(
 
     load_plugins(plugin)
     from gmbench.run.api import select_cells
-    from gmbench.run.executors import EXECUTORS, parse_shard, run_suite_cells
+    from gmbench.run.executors import check_executor, parse_shard, run_suite_cells
     from gmbench.store.sqlite import Store
 
     s, cells, dev, total = select_cells(suite, device, parse_budget(budget) if budget is not None else None,
                                         parse_seeds(seeds) if seeds else None, threads, problem, method,
                                         parse_shard(shard) if shard is not None else None)
-    if executor not in EXECUTORS:
-        raise GmbenchError(f"unknown --executor {executor!r} (use {' or '.join(EXECUTORS)})")
+    check_executor(executor, address)  # before the store exists: a failed start leaves nothing behind
     from gmbench.store.sqlite import network_filesystem
 
     remote_fs = network_filesystem(store)
@@ -170,11 +172,11 @@ def run(
         console.print(f"warning: store {store} is on a network filesystem ({remote_fs}); SQLite's locking is not "
                       "reliable there: give each node a local store (--shard i/n) and combine them with gmbench merge",
                       markup=False, highlight=False, soft_wrap=True)
-    if address is not None and executor != "ray":
-        raise GmbenchError("--address is for --executor ray")
     if shard is not None:
         console.print(f"shard {shard.strip()}: {len(cells)} of {total} cells", highlight=False)
     st = Store(store)
+    for w in s.warnings:
+        console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
     _warn_if_loaded()
     console.print(f"suite [bold]{escape(s.name)}[/]: {len(cells)} cells on {dev}, store {escape(str(store))}", highlight=False)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -235,7 +237,10 @@ def report(
                                            "target only when asked)."),
     stats: Optional[bool] = typer.Option(None, "--stats/--no-stats", help="Paired Wilcoxon tests (Holm), win rates "
                                          "and mean ranks per problem (default as --targets)."),
-    html_out: Optional[Path] = typer.Option(None, "--out", help="Folder for --format html (one page per suite)."),
+    html_out: Optional[Path] = typer.Option(None, "--out", help="Folder for --format html (one page per suite); "
+                                            "for the other formats, a file to write the report into."),
+    force: bool = typer.Option(False, "--force", help="Write into a non-empty --out folder or over an existing "
+                               "--out file."),
     cells: bool = typer.Option(False, "--cells", help="List the stored cells (key, problem, method, seed, status) "
                                "instead; a key (or its first characters) is what `gmbench show` takes."),
     wide: bool = typer.Option(False, "--wide", help="Every column in the terminal (the paper's Min Dist and Avg "
@@ -265,7 +270,7 @@ def report(
         if html_out is None:
             raise GmbenchError("report --format html needs --out DIR")
         for p in write_report(Store(store, create=False), suite, html_out, targets=targets is not False,
-                              stats=stats is not False):
+                              stats=stats is not False, force=force):
             out.print(str(p), highlight=False)
         return
     if fmt not in FORMATS:
@@ -274,7 +279,24 @@ def report(
     from gmbench.report.analysis import report_text
 
     text = report_text(Store(store, create=False), name, fmt, targets=targets, stats=stats, wide=wide)
+    if html_out is not None:  # --out FILE: the report written there, nothing printed but its path
+        _write_text(html_out, text, force)
+        out.print(str(html_out), highlight=False)
+        return
     out.print(text, markup=False, highlight=False)
+
+
+def _write_text(path: Path, text: str, force: bool) -> None:
+    """Write a report file; an existing file is replaced only with --force, a folder never."""
+    if path.is_dir():
+        raise GmbenchError(f"--out {path} is a folder: give a file name (a folder is for --format html)")
+    if path.exists() and not force:
+        raise GmbenchError(f"--out {path} exists: pass --force to replace it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise GmbenchError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 
 
 def _suite_name(suite: str, store: Path) -> str:
@@ -509,15 +531,20 @@ def perf(
 def merge(
     out_store: Path = typer.Argument(..., metavar="OUT", help="Store to write (created if absent)."),
     stores: List[Path] = typer.Argument(..., metavar="STORE...", help="Stores to merge into OUT (e.g. one per shard)."),
+    keep_first: bool = typer.Option(False, "--keep-first", help="Where two stores hold different results for one "
+                                    "cell (a time budget rerun), keep the first instead of refusing."),
 ) -> None:
-    """Combine results stores (e.g. the shards of a job array): equal keys must carry equal configurations,
-    identical duplicates are kept once, every run manifest is kept."""
+    """Combine results stores (e.g. the shards of a job array): equal keys must carry equal configurations
+    and equal results (else the merge refuses, or keeps the first with --keep-first), identical duplicates
+    are kept once, every run manifest is kept."""
     from gmbench.store.merge import merge_stores
 
-    c = merge_stores(out_store, list(stores))
+    c = merge_stores(out_store, list(stores), keep_first=keep_first)
     console.print(f"merged {c['stores']} stores into {out_store}: {c['cells']} cells, {c['runs']} runs"
-                  + (f", {c['duplicates']} duplicates kept once" if c["duplicates"] else ""), markup=False, highlight=False,
-                  soft_wrap=True)
+                  + (f", {c['duplicates'] - c['different_kept_first']} identical duplicates kept once"
+                     if c["duplicates"] > c["different_kept_first"] else "")
+                  + (f", {c['different_kept_first']} cells with different results kept from the first store"
+                     if c["different_kept_first"] else ""), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("export")

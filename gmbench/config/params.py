@@ -9,6 +9,11 @@ values a suite (or the Python API) gives are checked against it here, in one pla
   ``Literal[...]`` restricts a value to its choices);
 * :func:`describe` renders the declaration for ``gmbench list`` as ``name: type = default``.
 
+A method's integer parameters are counts and sizes (points, steps, batch sizes, populations): a negative
+value is refused here for every method (``counts=True``), so that a plugin gets the check too; whether 0
+is meaningful is the method's own rule (its ``__post_init__``). Problems check their own integers (an
+instance number is no count). ``None`` stays allowed where the type allows it.
+
 Range checks that depend on several values (``dim`` against ``n``, bounds against a box) stay with
 the method or problem; this module checks names and types only.
 """
@@ -30,7 +35,7 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def check(cls: type, params: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
+def check(cls: type, params: Mapping[str, Any] | None, where: str, counts: bool = False) -> dict[str, Any]:
     """Check ``params`` against the dataclass ``cls``; return them coerced (ints become floats where a
     float is declared, lists become tuples where a tuple is declared). ``where`` names the owner in
     messages, e.g. ``"method 'adam'"`` or ``"problem 'ka-lj'"``."""
@@ -43,13 +48,25 @@ def check(cls: type, params: Mapping[str, Any] | None, where: str) -> dict[str, 
             known = ", ".join(fields) if fields else "none"
             raise GmbenchError(f"{where}: unknown parameter {key!r}{hint} (parameters: {known})")
     hints = _hints(cls)
-    return {k: coerce(v, hints[k], f"{where}: parameter {k}") for k, v in params.items()}
+    out = {k: coerce(v, hints[k], f"{where}: parameter {k}") for k, v in params.items()}
+    for k, v in out.items() if counts else ():
+        if isinstance(v, int) and not isinstance(v, bool) and _is_int_hint(hints[k]) and v < 0:
+            raise GmbenchError(f"{where}: parameter {k} is a count or size and must be at least 0, got {v}")
+    return out
 
 
-def build(cls: type, params: Mapping[str, Any] | None, where: str) -> Any:
+def _is_int_hint(hint: Any) -> bool:
+    """``int`` or ``int | None``."""
+    if hint is int:
+        return True
+    return typing.get_origin(hint) in (typing.Union, types.UnionType) and int in typing.get_args(hint) \
+        and all(a in (int, type(None)) for a in typing.get_args(hint))
+
+
+def build(cls: type, params: Mapping[str, Any] | None, where: str, counts: bool = False) -> Any:
     """``cls(**check(cls, params, where))``; a ``TypeError``/``ValueError`` raised by the dataclass's
     own ``__post_init__`` becomes a :class:`GmbenchError` naming ``where``."""
-    kwargs = check(cls, params, where)
+    kwargs = check(cls, params, where, counts)
     try:
         return cls(**kwargs)
     except GmbenchError:

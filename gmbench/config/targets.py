@@ -58,6 +58,7 @@ class TargetSpec:
 
 
 DEFAULT = TargetSpec()
+MAX_TARGETS = 1_000  # targets per ladder (COCO's whole gap ladder has 51)
 
 
 def _ladder(raw: Any, what: str) -> tuple[float, ...]:
@@ -70,12 +71,17 @@ def _ladder(raw: Any, what: str) -> tuple[float, ...]:
         if not all(_positive(v) for v in (a, b)) or not (isinstance(n, int) and not isinstance(n, bool) and n > 0):
             raise GmbenchError(f"targets.{what}: from and to must be positive numbers and per_decade a positive integer")
         hi, lo = math.log10(max(a, b)), math.log10(min(a, b))
+        if (hi - lo) * n + 1 > MAX_TARGETS:
+            raise GmbenchError(f"targets.{what}: {(hi - lo) * n + 1:.3g} targets is more than {MAX_TARGETS:,} "
+                               "(fewer decades or a smaller per_decade)")
         k = np.arange(math.floor(hi * n + 1e-9), math.ceil(lo * n - 1e-9) - 1, -1)
         return tuple(float(10 ** (i / n)) for i in k)
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         raw = [raw]
     if not isinstance(raw, list) or not raw or not all(_positive(v) for v in raw):
-        raise GmbenchError(f"targets.{what} must be a non-empty list of positive numbers, got {raw!r}")
+        raise GmbenchError(f"targets.{what} must be a non-empty list of positive numbers, got {str(raw)[:80]}")
+    if len(raw) > MAX_TARGETS:
+        raise GmbenchError(f"targets.{what}: {len(raw):,} targets is more than {MAX_TARGETS:,}")
     return tuple(sorted({float(v) for v in raw}, reverse=True))
 
 

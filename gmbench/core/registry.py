@@ -118,11 +118,19 @@ def load_plugins(specs: list[str] | None = None) -> None:
                 assert mod_spec and mod_spec.loader
                 module = importlib.util.module_from_spec(mod_spec)
                 sys.modules[name] = module
-                mod_spec.loader.exec_module(module)
+                try:
+                    mod_spec.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[name]  # a failed plugin is not loaded: a later attempt runs it again
+                    raise
             else:
                 importlib.import_module(spec)
         except GmbenchError:
             raise
+        except SystemExit as exc:  # a plugin that exits at import must not end gmbench silently
+            raise GmbenchError(f"cannot load plugin {spec!r}: it called sys.exit({exc.code!r}) at import") from None
+        except KeyboardInterrupt:
+            raise GmbenchError(f"cannot load plugin {spec!r}: it raised KeyboardInterrupt at import") from None
         except Exception as exc:  # a broken plugin is a user error at the edge
             raise GmbenchError(f"cannot load plugin {spec!r}: {type(exc).__name__}: {exc}") from exc
 

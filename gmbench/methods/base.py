@@ -13,7 +13,6 @@ it) and calls ``report(x, **scalars)`` whenever it has a prediction of the globa
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from abc import ABC, abstractmethod
 from typing import Any, Callable, ClassVar
 
@@ -28,7 +27,7 @@ Report = Callable[..., None]
 
 class Method(ABC):
     name: ClassVar[str] = ""
-    #: extra cell summaries of the scalars this method reports, by name (see gmbench.core.summaries)
+    #: extra cell summaries of the scalars this method reports, by name (see gmbench.run.summaries)
     summaries: ClassVar[tuple[str, ...]] = ()
     #: per-iteration figures of this method's scalars (None: only the anytime figure)
     plots: ClassVar[IterationPlot | None] = None
@@ -90,7 +89,7 @@ def make_method(name: str, params: dict[str, Any] | None = None, system: str | N
     resolved name is what gets recorded."""
     cls = METHODS.get(name)
     where = f"method {cls.name!r}"
-    params = check(cls, params, where)  # names and types of the explicit keys
+    params = check(cls, params, where, counts=True)  # names and types of the explicit keys
     preset = params.get("preset")
     by_system: dict[str, dict[str, str]] = getattr(cls, "PRESET_BY_SYSTEM", {})
     if preset in by_system:
@@ -105,4 +104,4 @@ def make_method(name: str, params: dict[str, Any] | None = None, system: str | N
         if preset not in presets:
             raise unknown_name(f"preset of method {cls.name!r}:", str(preset), list(presets))
         params = {**presets[preset], **params}
-    return build(cls, params, where)
+    return build(cls, params, where, counts=True)

@@ -16,6 +16,10 @@ class RandomSearch(Method):
 
     batch_size: int = 1000
 
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+
     def run(self, bb: BlackBox, report: Report) -> None:
         best = BestPoint(report)
         while True:

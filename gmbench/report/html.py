@@ -238,8 +238,27 @@ def suite_page(store: Any, suite: str, targets: bool = True, stats: bool = True)
             + "\n".join(body) + "\n</body></html>\n")
 
 
-def write_report(store: Any, suite: str | None, out_dir: Path, targets: bool = True, stats: bool = True) -> list[Path]:
-    """Write DIR/<suite>.html for the suite (every stored suite when None) and DIR/index.html."""
+def page_names(suites: list[str]) -> list[str]:
+    """One file name per suite page: the suite's slug, never ``index.html`` (the index's) and never one
+    name for two suites (``a b`` and ``a/b`` both slug to ``a_b``: the second gets ``a_b-2``)."""
+    used, names = {"index"}, []
+    for s in suites:
+        base = _slug(s)
+        name, k = base, 1
+        while name.lower() in used:
+            k += 1
+            name = f"{base}-{k}"
+        used.add(name.lower())
+        names.append(f"{name}.html")
+    return names
+
+
+def write_report(store: Any, suite: str | None, out_dir: Path, targets: bool = True, stats: bool = True,
+                 force: bool = False) -> list[Path]:
+    """Write DIR/<suite>.html for the suite (every stored suite when None) and DIR/index.html; DIR must
+    be new or empty unless ``force``."""
+    from gmbench.store.export import check_out
+
     suites = store.suites()
     if suite:
         suite = store.suite_name(suite)
@@ -248,11 +267,12 @@ def write_report(store: Any, suite: str | None, out_dir: Path, targets: bool = T
         suites = [suite]
     if not suites:
         raise GmbenchError(f"no results in {store.path} yet (run `gmbench run --suite quick`)")
+    check_out(out_dir, force)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
-        for s in suites:
-            p = out_dir / f"{_slug(s)}.html"
+        for s, page in zip(suites, page_names(suites)):
+            p = out_dir / page
             p.write_text(suite_page(store, s, targets, stats), encoding="utf-8")
             written.append(p)
         links = "".join(f'<li><a href="{_e(p.name)}">{_e(s)}</a></li>' for s, p in zip(suites, written))

@@ -47,18 +47,31 @@ def _rows(db: sqlite3.Connection, sql: str, args: tuple = ()) -> list[dict[str, 
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
+def _q(name: str) -> str:
+    """An SQL identifier quoted (a plugin's extra table may be named ``my extra`` or ``select``)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _columns(db: sqlite3.Connection, table: str) -> list[str]:
-    return [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
+    return [r[1] for r in db.execute(f"PRAGMA table_info({_q(table)})")]
 
 
 def _insert(db: sqlite3.Connection, table: str, row: dict[str, Any], cols: list[str], verb: str = "INSERT") -> None:
     use = [c for c in cols if c in row]
-    db.execute(f"{verb} INTO {table} ({','.join(use)}) VALUES ({','.join('?' * len(use))})", [row[c] for c in use])
+    db.execute(f"{verb} INTO {_q(table)} ({','.join(map(_q, use))}) VALUES ({','.join('?' * len(use))})",
+               [row[c] for c in use])
 
 
-def merge_stores(out: str | os.PathLike[str], inputs: list[str | os.PathLike[str]]) -> dict[str, int]:
+#: what two stored copies of one finished cell must share to be the same result
+RESULT_FIELDS = ("final_energy", "final_dist", "n_energy", "n_cost", "stop_reason")
+
+
+def merge_stores(out: str | os.PathLike[str], inputs: list[str | os.PathLike[str]], keep_first: bool = False
+                 ) -> dict[str, int]:
     """Merge ``inputs`` into the store ``out`` (created if absent, its own cells take part). One transaction:
-    a conflict raises GmbenchError and leaves ``out`` as it was. Returns counts."""
+    a conflict raises GmbenchError and leaves ``out`` as it was. Two finished copies of one key with
+    different results are a conflict unless ``keep_first`` (then the first is kept and counted). Returns
+    counts."""
     out_path = Path(out)
     if not inputs:
         raise GmbenchError("merge needs at least one input store")
@@ -72,7 +85,8 @@ def merge_stores(out: str | os.PathLike[str], inputs: list[str | os.PathLike[str
             raise GmbenchError(f"{path} is both the output and an input of the merge")
         srcs.append(path)
     dest = Store(out_path)
-    counts = {"stores": len(srcs), "cells": 0, "duplicates": 0, "replaced_failed": 0, "runs": 0, "traces": 0}
+    counts = {"stores": len(srcs), "cells": 0, "duplicates": 0, "replaced_failed": 0, "runs": 0, "traces": 0,
+              "different_kept_first": 0}
     try:
         cell_cols = _columns(dest.db, "cells")
         trace_cols = _columns(dest.db, "traces")
@@ -82,7 +96,7 @@ def merge_stores(out: str | os.PathLike[str], inputs: list[str | os.PathLike[str
             for path in srcs:
                 src = Store(path, create=False)
                 try:
-                    _merge_one(db, src.db, path, cell_cols, trace_cols, run_cols, slot_cols, counts)
+                    _merge_one(db, src.db, path, cell_cols, trace_cols, run_cols, slot_cols, counts, keep_first)
                 finally:
                     src.close()
     except BaseException:
@@ -96,7 +110,8 @@ def merge_stores(out: str | os.PathLike[str], inputs: list[str | os.PathLike[str
 
 
 def _merge_one(db: sqlite3.Connection, src: sqlite3.Connection, path: Path, cell_cols: list[str],
-               trace_cols: list[str], run_cols: list[str], slot_cols: list[str], counts: dict[str, int]) -> None:
+               trace_cols: list[str], run_cols: list[str], slot_cols: list[str], counts: dict[str, int],
+               keep_first: bool = False) -> None:
     for row in _rows(src, "SELECT * FROM cells"):
         have = _rows(db, "SELECT * FROM cells WHERE key=?", (row["key"],))
         if have:
@@ -107,6 +122,15 @@ def _merge_one(db: sqlite3.Connection, src: sqlite3.Connection, path: Path, cell
                 raise GmbenchError(f"cell {row['key']} in {path} conflicts with the same key already merged "
                                    f"(different {what}); refusing to merge conflicting duplicates")
             counts["duplicates"] += 1
+            if old["status"] == "done" and row["status"] == "done":
+                differ = [f for f in RESULT_FIELDS if f in old and f in row and old[f] != row[f]]
+                if differ and not keep_first:
+                    raise GmbenchError(
+                        f"cell {row['key']} in {path} has a different result than the copy already merged "
+                        f"({', '.join(f'{f} {old[f]!r} vs {row[f]!r}' for f in differ[:2])}; a time budget or "
+                        "another machine); refusing: merge stores of distinct cells, or pass --keep-first to keep "
+                        "the first copy of each such cell")
+                counts["different_kept_first"] += bool(differ)
             if not (old["status"] != "done" and row["status"] == "done"):
                 continue
             db.execute("DELETE FROM cells WHERE key=?", (row["key"],))
@@ -132,5 +156,5 @@ def _merge_one(db: sqlite3.Connection, src: sqlite3.Connection, path: Path, cell
             continue
         db.execute(sql.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1) if "IF NOT EXISTS" not in sql else sql)
         cols = _columns(db, name)
-        for r in _rows(src, f"SELECT * FROM {name}"):
+        for r in _rows(src, f"SELECT * FROM {_q(name)}"):
             _insert(db, name, r, cols, "INSERT OR IGNORE")
