@@ -98,7 +98,7 @@ def check_method(method: Any, params: dict[str, Any] | None = None, problem: Any
     """Run ``method`` (a registered name, or a built :class:`~gmbench.methods.base.Method` whose
     configuration is reused) twice with the same seed on ``problem`` (default: a shifted 5-D sphere
     instance) under an evaluation budget of ``evals`` and check the contract (see the module doc)."""
-    from gmbench.core.recorder import Inbox, Recorder
+    from gmbench.run.recorder import Inbox, Recorder
     from gmbench.methods import make_method
     from gmbench.problems import make_problem
 

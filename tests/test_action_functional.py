@@ -10,9 +10,9 @@ import torch
 from gmbench.core.blackbox import Budget, BudgetExhausted
 from gmbench.methods import make_method
 from gmbench.problems import make_problem
-from gmbench.core.recorder import Inbox, Recorder
+from gmbench.run.recorder import Inbox, Recorder
 from gmbench.run.execute import execute
-from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
+from gmbench.run.cell import make_cell
 
 from test_core import make_bb
 
@@ -87,12 +87,8 @@ def test_energy_evaluations_are_counted():
 
 
 def test_runs_under_a_time_budget_through_the_harness():
-    problem = make_problem("alpine1", dim=8, bounds=(-100, 100))
-    cell = Cell("t", ProblemSpec("alpine1", 8, (-100.0, 100.0), {}), MethodSpec("action-functional", "af", {**TINY, **TRAJ}),
-                0, Budget(3.0, None), "cpu", "float32")
-    cell.problem_config = problem.config()
-    cell.method_config = {"name": "action-functional", "params": make_method("action-functional", {**TINY, **TRAJ}).params()}
-    cell.key = cell_key(cell)
+    cell = make_cell("alpine1", "action-functional", Budget(3.0, None), dim=8, bounds=(-100.0, 100.0),
+                     method_params={**TINY, **TRAJ}, label="af", dtype="float32")
     res = execute(cell)
     assert res.row["status"] == "done", res.row["error"]
     assert res.row["stop_reason"] in ("time", "killed") and res.row["wall_s"] < 5.5

@@ -86,13 +86,11 @@ def test_csh():
 
 
 def test_blackbox_atom_energies_through_problem():
-    from gmbench.core.blackbox import BlackBox, Budget, Clock
+    from gmbench.core.blackbox import BlackBox, Budget
     from gmbench.problems import make_problem
 
     p = make_problem("lj-cluster", n=7)
-    dev = torch.device("cpu")
-    bb = BlackBox(p.energy_fn(), p.dim, p.lower, p.upper, dev, torch.float64, torch.Generator().manual_seed(0),
-                  Budget(evals=100), Clock(dev), p.start_sampler(), p.structure(), p.atom_energy_fn())
+    bb = BlackBox.from_problem(p, Budget(evals=100))
     x = bb.starts(3)
     a = bb.atom_energies(x)
     assert a.shape == (3, 7) and bb.n_energy == 3

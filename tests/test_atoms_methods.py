@@ -10,24 +10,21 @@ import numpy as np
 import pytest
 import torch
 
-from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
+from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted
 from gmbench.core.errors import GmbenchError
 from gmbench.methods import METHODS, make_method
 from gmbench.problems import make_problem
 from gmbench.physics import md
 from gmbench.optim.relax import fire_relax, stridernet_fire
-from gmbench.core.recorder import Inbox, Recorder
+from gmbench.run.recorder import Inbox, Recorder
 from gmbench.run.execute import execute
-from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
+from gmbench.run.cell import make_cell
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _bb(problem, budget=Budget(None, None), seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, torch.device("cpu"),
-                    torch.float64, g, budget, Clock(torch.device("cpu")), problem.start_sampler(),
-                    problem.structure(), problem.atom_energy_fn())
+    return BlackBox.from_problem(problem, budget, seed)
 
 
 def _run(problem, method, budget=Budget(None, None), seed=0):
@@ -160,12 +157,8 @@ def test_md_pool_is_built_before_the_method_clock(monkeypatch):
         return torch.rand((n_frames, n_atoms, 3), generator=g, dtype=torch.float64) * L
 
     monkeypatch.setattr(md, "cached_frames", slow_frames)
-    spec = ProblemSpec("ka-lj", None, None, {"n": 20, "pool": 5, "md_seed": 3})
-    mspec = MethodSpec("random-search", "random-search", {"batch_size": 10})
-    cell = Cell("t", spec, mspec, 0, Budget(1.0, None), "cpu", "float64")
-    cell.problem_config = make_problem("ka-lj", n=20, pool=5, md_seed=3).config()
-    cell.method_config = {"name": "random-search", "params": {}}
-    cell.key = cell_key(cell)
+    cell = make_cell("ka-lj", "random-search", Budget(1.0, None), problem_params={"n": 20, "pool": 5, "md_seed": 3},
+                     method_params={"batch_size": 10})
     res = execute(cell)
     assert calls == [("ka-lj", 3, 5)]
     assert res.row["status"] == "done" and res.row["wall_s"] < 1.5 + 0.5
@@ -242,7 +235,7 @@ methods:
 def test_table1_shows_training_cost_apart_from_the_run(tmp_path):
     """A method that declares a training cost (train_wall_s / train_evals scalars, as StriderNET does)
     gets a training row next to the cell's own run time and evaluations."""
-    from gmbench.core.recorder import Candidate
+    from gmbench.run.recorder import Candidate
     from gmbench.report.tables import render
 
     problem = make_problem("ka-lj", n=27, starts=str(_lattice_frames(tmp_path / "f.npy", n_frames=2)))

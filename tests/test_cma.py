@@ -14,9 +14,9 @@ import torch
 from typer.testing import CliRunner
 
 from gmbench.cli.app import app
-from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
+from gmbench.run.cell import Cell, make_cell
 from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
-from gmbench.core.recorder import Inbox, Recorder
+from gmbench.run.recorder import Inbox, Recorder
 from gmbench.methods import make_method
 from gmbench.methods.cma_es import AUTO_FULL_MAX_DIM
 from gmbench.optim.cma import (BoxTransform, CmaTolerances, RestartPolicy, cma_init, cma_params, cma_step, cma_stop,
@@ -252,12 +252,7 @@ def test_solves_the_10d_ellipsoid_through_the_harness(method):
 
 def _cell(method: str, problem: str, dim: int | None, budget: Budget, seed: int = 0, threads: int = 1,
           params: dict | None = None, dtype: str = "float64") -> Cell:
-    c = Cell("test", ProblemSpec(problem, dim, None, {}), MethodSpec(method, method, params or {}), seed, budget,
-             "cpu", dtype, threads=threads)
-    c.problem_config = make_problem(problem, dim=dim).config()
-    c.method_config = {"name": method, "params": params or {}}
-    c.key = cell_key(c)
-    return c
+    return make_cell(problem, method, budget, dim=dim, method_params=params, seed=seed, dtype=dtype, threads=threads)
 
 
 class Spy:

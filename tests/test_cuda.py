@@ -121,20 +121,14 @@ SMALL = {  # small settings so that a method makes progress within the evaluatio
 @cuda
 @pytest.mark.parametrize("method", sorted(n for n, _ in METHODS.items() if not n.startswith("_")))
 def test_method_runs_on_cuda_and_the_harness_agrees(method):
-    from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
+    from gmbench.run.cell import make_cell
     from gmbench.run.execute import execute
 
     problem = make_problem("sphere", dim=5)
-    spec = ProblemSpec("sphere", 5, None, {})
     rows = {}
     for device in ("cpu", "cuda:0"):
-        cell = Cell("cuda-check", spec, MethodSpec(method, method, SMALL.get(method, {})), 0,
-                    Budget(30.0, 5000), device, "float32")
-        cell.problem_config = problem.config()
-        from gmbench.methods import make_method
-
-        cell.method_config = {"name": method, "label": method, "params": make_method(method, SMALL.get(method, {})).params()}
-        cell.key = cell_key(cell)
+        cell = make_cell("sphere", method, Budget(30.0, 5000), dim=5, method_params=SMALL.get(method, {}),
+                         device=device, dtype="float32", suite="cuda-check", built_problem=problem)
         rows[device] = execute(cell).row
     if rows["cpu"]["status"] != "done":
         pytest.skip(f"{method} does not run on a function problem on the CPU either: {rows['cpu']['error']}")
@@ -177,9 +171,9 @@ def test_cpu_free_memory_is_read_from_meminfo():
 def test_adam_sweep_chunks_shrink_to_the_memory_but_results_do_not_depend_on_it(monkeypatch):
     """The memory cap only lowers the chunk: with plenty of memory the chunking (and so the result under
     an evaluation budget) is the configured one; with little memory the sweep still runs, in smaller chunks."""
-    from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
+    from gmbench.run.cell import make_cell
     from gmbench.core import memory
-    from gmbench.methods import adam_sweep, make_method
+    from gmbench.methods import adam_sweep
     from gmbench.run.execute import execute
 
     params = {"n_points": 12, "n_steps": 30, "lr_start": 0.1, "lr_stop": 0.3, "lr_step": 0.1, "report_every": 10,
@@ -187,11 +181,8 @@ def test_adam_sweep_chunks_shrink_to_the_memory_but_results_do_not_depend_on_it(
     problem = make_problem("sphere", dim=5)
 
     def run() -> dict:
-        cell = Cell("chunks", ProblemSpec("sphere", 5, None, {}), MethodSpec("adam-sweep", "adam-sweep", params), 0,
-                    Budget(None, 3000), "cpu", "float64")
-        cell.problem_config = problem.config()
-        cell.method_config = {"name": "adam-sweep", "label": "adam-sweep", "params": make_method("adam-sweep", params).params()}
-        cell.key = cell_key(cell)
+        cell = make_cell("sphere", "adam-sweep", Budget(None, 3000), dim=5, method_params=params, suite="chunks",
+                         built_problem=problem)
         return execute(cell).row
 
     sizes = []

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from gmbench.cli.app import app
 from gmbench.core.blackbox import BlackBox
 from gmbench.core.errors import GmbenchError
-from gmbench.core.recorder import Candidate, Recorder
-from gmbench.core.summaries import SUMMARIES, register_summary
+from gmbench.run.recorder import Candidate, Recorder
+from gmbench.run.summaries import SUMMARIES, register_summary
 from gmbench.methods import METHODS
 from gmbench.methods.base import IterationPlot, Method, Series, register_method
 from gmbench.problems import make_problem

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gmbench.config.params import build, check, describe, format_default, nondefault
-from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
+from gmbench.run.cell import Cell, make_cell
 from gmbench.core.blackbox import Budget
 from gmbench.core.errors import GmbenchError
 from gmbench.core.registry import load_plugins
@@ -20,14 +20,7 @@ from gmbench.run.execute import execute
 
 
 def _cell(problem: str, pparams: dict, method: str, mparams: dict, budget: Budget, dim: int | None = None) -> Cell:
-    spec = ProblemSpec(problem, dim, None, pparams)
-    mspec = MethodSpec(method, method, mparams)
-    cell = Cell("t", spec, mspec, 0, budget, "cpu", "float64")
-    problem_obj = make_problem(problem, dim=dim, **pparams)
-    cell.problem_config = problem_obj.config()
-    cell.method_config = {"name": method, "params": make_method(method, mparams).params()}
-    cell.key = cell_key(cell)
-    return cell
+    return make_cell(problem, method, budget, dim=dim, problem_params=pparams, method_params=mparams)
 
 
 METHOD_FILE = '''

@@ -19,7 +19,7 @@ from gmbench.core.errors import GmbenchError
 from gmbench.problems import PROBLEMS, make_problem
 from gmbench.problems.base import Problem
 from gmbench.problems.functions.plevris import NAMES
-from gmbench.problems.functions.spec import FunctionProblem, InstanceTransform
+from gmbench.problems.functions.spec import InstanceTransform
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

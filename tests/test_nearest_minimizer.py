@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import gmbench.problems.functions.nearest as nearest_mod
-from gmbench.core.recorder import Candidate, Recorder
+from gmbench.run.recorder import Candidate, Recorder
 from gmbench.problems import make_problem
 from gmbench.problems.base import Problem
 

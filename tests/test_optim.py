@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from gmbench.core.autodiff import energy_and_grad
-from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
+from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted
 from gmbench.core.errors import GmbenchError
-from gmbench.core.recorder import Inbox
+from gmbench.run.recorder import Inbox
 from gmbench.methods import make_method
 from gmbench.optim.adam import adam_init, adam_step
 from gmbench.optim.fire import ASE_FIRE, JAXMD_FIRE, FireParams, fire_init, fire_step
@@ -216,16 +216,12 @@ def test_a_tiny_evaluation_budget_still_leaves_a_candidate(name):
     params, first = FIRST_BATCH[name]
     method = make_method(name.split("-jax")[0], params)
     problem = make_problem("rastrigin", dim=6)
-    bb = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, torch.device("cpu"),
-                  torch.float64, torch.Generator().manual_seed(0), Budget(None, first + 3),
-                  Clock(torch.device("cpu")), problem.start_sampler())
+    bb = BlackBox.from_problem(problem, Budget(None, first + 3))
     inbox = Inbox(bb)
     with pytest.raises(BudgetExhausted):
         method.run(bb, inbox)
     assert inbox.candidates, f"{name}: no candidate reported within {first + 3} evaluations"
-    starts = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, torch.device("cpu"),
-                      torch.float64, torch.Generator().manual_seed(0), Budget(None, None),
-                      Clock(torch.device("cpu")), problem.start_sampler()).starts(first if name != "adam-sweep" else 8)
+    starts = BlackBox.from_problem(problem).starts(first if name != "adam-sweep" else 8)
     best_start = float(problem.energy_fn()(starts).min())
     assert min(float(problem.energy_fn()(c.x[None])[0]) for c in inbox.candidates) <= best_start + 1e-9
     assert math.isfinite(best_start)

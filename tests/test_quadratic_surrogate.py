@@ -7,9 +7,9 @@ import torch
 from typer.testing import CliRunner
 
 from gmbench.cli.app import app
-from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
+from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted
 from gmbench.core.errors import GmbenchError
-from gmbench.core.recorder import Inbox, Recorder
+from gmbench.run.recorder import Inbox, Recorder
 from gmbench.methods import make_method
 from gmbench.problems import Properties, make_problem
 from gmbench.problems.functions.spec import FunctionProblem, FunctionSpec
@@ -38,9 +38,7 @@ def _problem(f, dim, bound=5.0, x_star=0.0):
 
 
 def _run(method, problem, budget, dtype=torch.float64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    bb = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, torch.device("cpu"), dtype, g,
-                  budget, Clock(torch.device("cpu")), problem.start_sampler())
+    bb = BlackBox.from_problem(problem, budget, seed, dtype)
     inbox = Inbox(bb)
     try:
         method.run(bb, inbox)

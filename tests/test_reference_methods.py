@@ -5,20 +5,18 @@ gradient and local-minimisation counts, and run with one BLAS/OpenMP thread per 
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import torch
 
-from gmbench.config.suite import Cell, MethodSpec, ProblemSpec, cell_key
+from gmbench.run.cell import Cell, make_cell
 from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
 from gmbench.core.errors import GmbenchError
-from gmbench.core.recorder import Inbox, Recorder
+from gmbench.run.recorder import Inbox, Recorder
 from gmbench.methods import METHODS, make_method
 from gmbench.methods.base import Method, register_method
 from gmbench.methods.multistart_lbfgs import projected_gradient
@@ -261,12 +259,7 @@ def test_grad_cost_dim_charges_d_evaluations_per_gradient(name):
 
 
 def _cell(method: str, params: dict, problem: str, dim: int, budget: Budget, threads: int = 1, **pp) -> Cell:
-    c = Cell("test", ProblemSpec(problem, dim, None, pp), MethodSpec(method, method, params), 0, budget, "cpu", "float64")
-    c.problem_config = make_problem(problem, dim=dim, **pp).config()
-    c.method_config = {"name": method, "params": params}
-    c.threads = threads
-    c.key = cell_key(c)
-    return c
+    return make_cell(problem, method, budget, dim=dim, problem_params=pp, method_params=params, threads=threads)
 
 
 def test_local_minimisations_are_stored_as_n_local(tmp_path):

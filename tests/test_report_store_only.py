@@ -41,7 +41,7 @@ def make(p, dim, bounds):
     lo, hi = cluster_bounds("tmp-dimer", 2, 1.0, bounds)
     return AtomsProblem("tmp-dimer", e, 2, species=None, periodic_box=None, lower=lo - 2, upper=hi + 2,
                         sampler=BallSampler(2, 1.0), f_star=-1.0, properties=Properties(multimodal=False),
-                        config={"system": "tmp-dimer", "a": p.a, "f_star": -1.0})
+                        config={"system": "tmp-dimer", "a": p.a})  # f_star stated once, above
 
 
 register_system("tmp-dimer", DimerParams, make, properties=Properties(multimodal=False),

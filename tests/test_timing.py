@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
-from gmbench.core.recorder import Inbox
+from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted
+from gmbench.run.recorder import Inbox
 from gmbench.methods import make_method
 from gmbench.problems import make_problem
 
@@ -15,9 +15,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 def _run(name, params, budget, dim=20):
     problem = make_problem("schaffer-f7-paper", dim=dim, bounds=(-100, 100))
-    g = torch.Generator().manual_seed(0)
-    bb = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, torch.device("cpu"),
-                  torch.float32, g, budget, Clock(torch.device("cpu")), problem.start_sampler())
+    bb = BlackBox.from_problem(problem, budget, 0, torch.float32)
     inbox = Inbox(bb)
     try:
         make_method(name, params).run(bb, inbox)
@@ -58,7 +56,8 @@ from dataclasses import dataclass
 from typer.testing import CliRunner
 
 from gmbench.cli.app import app
-from gmbench.config.suite import DEFAULT_THREADS, Cell, MethodSpec, ProblemSpec, cell_key, expand, load_suite
+from gmbench.config.suite import load_suite
+from gmbench.run.cell import DEFAULT_THREADS, Cell, expand, make_cell
 from gmbench.methods.base import Method, register_method
 from gmbench.report.contention import CONTENDED_BELOW, CONTENDED_MIN_WALL_S, contended
 from gmbench.run.execute import execute
@@ -86,12 +85,7 @@ class ThreadsSeen(Method):
 
 
 def _cell(method: str, threads: int = DEFAULT_THREADS, budget: Budget = Budget(0.5, None)) -> Cell:
-    c = Cell("test", ProblemSpec("sphere", 3, None, {}), MethodSpec(method, method, {}), 0, budget, "cpu", "float64",
-             threads=threads)
-    c.problem_config = make_problem("sphere", dim=3).config()
-    c.method_config = {"name": method, "params": {}}
-    c.key = cell_key(c)
-    return c
+    return make_cell("sphere", method, budget, dim=3, threads=threads)
 
 
 def test_a_cell_records_cpu_time_load_and_threads():

@@ -121,7 +121,7 @@ def fig_adam(sz: Sizes, device: torch.device) -> list[Record]:
     (eager and, in full runs, under ``torch.compile``; the faster of the two is the reference). All
     start from the same points the method draws from the same seed; float32."""
     from gmbench.bench.peers import VectorisedAdam
-    from gmbench.core.blackbox import BlackBox, Budget, Clock
+    from gmbench.core.blackbox import BlackBox, Budget
     from gmbench.methods.adam_sweep import AdamSweep
     from gmbench.problems import make_problem
 
@@ -135,10 +135,7 @@ def fig_adam(sz: Sizes, device: torch.device) -> list[Record]:
         lrs = _adam_lrs(n_lrs)
 
         def blackbox(prob=prob) -> BlackBox:
-            gen = torch.Generator(device=device).manual_seed(0)
-            return BlackBox(prob.energy_fn(), prob.dim, prob.lower, prob.upper, device, torch.float32, gen,
-                            Budget(None, None), Clock(device), prob.start_sampler(),
-                            energy_and_grad=prob.energy_and_grad_fn())
+            return BlackBox.from_problem(prob, Budget(None, None), 0, torch.float32, device)
 
         starts = blackbox().starts(n_points)  # the points the method draws from the same seed
         method = AdamSweep(n_points=n_points, n_steps=n_steps, lrs=lrs, report_every=10**9)

@@ -53,7 +53,8 @@ def _timed(timers: dict[str, float], targets: list[tuple[type, str, str]]) -> It
 
 
 def _cells(tmp: Path, dim: int, budget: dict[str, Any], seeds: int, batch: int, threads: int) -> list:
-    from gmbench.config.suite import expand, parse_suite
+    from gmbench.config.suite import parse_suite
+    from gmbench.run.cell import expand
 
     data = {"name": "perf-overhead", "device": "cpu", "dtype": "float32", "seeds": seeds, "budget": budget,
             "problems": [{"name": "rastrigin", "dim": dim}],
@@ -66,7 +67,7 @@ def measure(dim: int, budget: dict[str, Any], seeds: int, batch: int) -> dict[st
     """Run ``seeds`` cells into a fresh temporary store; the attributed times (seconds, summed over
     the cells) and the rows' method wall times."""
     from gmbench.core.blackbox import BlackBox
-    from gmbench.core.recorder import Inbox, Recorder
+    from gmbench.run.recorder import Inbox, Recorder
     from gmbench.run import executors
     from gmbench.run.executors import run_cells
     from gmbench.store.sqlite import Store

@@ -1,4 +1,4 @@
-"""Suites: YAML files mapped onto typed dataclasses and expanded into cells.
+"""Suites: YAML files mapped onto typed dataclasses (their cells are :mod:`gmbench.run.cell`'s).
 
 Unknown keys, wrong types, unknown names and impossible dimensions are errors that name the file
 and line. A suite is found by path, or by name in the project's ``suites/`` folder.
@@ -6,20 +6,17 @@ and line. A suite is found by path, or by name in the project's ``suites/`` fold
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from gmbench import __version__
 from gmbench.core.blackbox import Budget
 from gmbench.core.errors import GmbenchError
-from gmbench.core.wording import as_first_recorded
 from gmbench.methods import METHODS, make_method
 from gmbench.problems import make_problem
+from gmbench.run.cell import DEFAULT_THREADS, Cell, MethodSpec, ProblemSpec, cell_key, expand  # noqa: F401
 
 # Suites are looked up in the checkout's suites/ (the source of truth; absent in an installed package),
 # then in the copy the wheel carries as package data (gmbench/_suites, mapped from suites/ in setup.py).
@@ -34,6 +31,8 @@ MAX_SEED_COUNT = 100_000  # one cell per seed: a larger count is a typo, not a b
 MAX_ENTRY_EXPANSION = 10_000  # problems one entry may list (names x dims)
 MAX_EVALS = 10**15  # an evaluation budget beyond this is a typo (and would overflow the store's counters' use)
 MAX_TIME_S = 1e9  # seconds: about 32 years
+MAX_INSTANCE_COUNT = 10_000  # instances one entry may expand to (like seeds: more is a typo)
+MAX_INSTANCE = 2**31 - 1  # instance numbers fit every export's integer type (COCO's, parquet's int32)
 
 
 def check_seeds(seeds: list[int], what: str) -> list[int]:
@@ -44,15 +43,6 @@ def check_seeds(seeds: list[int], what: str) -> list[int]:
     if bad:
         raise GmbenchError(f"{what}: seed {bad[0]} is outside 0..2^63-1 (seeds are non-negative integers)")
     return seeds
-
-#: torch intra-op threads per cell unless ``gmbench run --threads N`` says otherwise. One, because a
-#: cell's budget is wall-clock time and threads are part of it: with torch's default (one thread per
-#: core) on a machine where other jobs run, the threads oversubscribe the cores and spin-wait for each
-#: other, and random search did 125k-131k evaluations in 8 s where one thread did 8.7M-9.6M at the
-#: same load (70x). The thread count is recorded in every cell row and enters the cell key only when it
-#: differs from this default, so the keys of results stored before threads were recorded stay valid.
-DEFAULT_THREADS = 1
-
 
 class _Loader(yaml.SafeLoader):
     """Keeps the line of every mapping so that validation errors can point at it."""
@@ -81,22 +71,6 @@ class LineDict(dict):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-@dataclass(frozen=True)
-class ProblemSpec:
-    name: str
-    dim: int | None
-    bounds: tuple[float, float] | None
-    params: dict[str, Any]
-    budget: Budget | None = None
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    name: str
-    label: str
-    params: dict[str, Any]
-
-
 @dataclass
 class Suite:
     name: str
@@ -111,32 +85,7 @@ class Suite:
     targets: Any = None  # report target ladders (gmbench.report.targets.TargetSpec); None: defaults
     resources: dict[str, Any] = field(default_factory=dict)  # Ray resources per cell (--executor ray)
     plugins: list[str] = field(default_factory=list)  # plugin modules / absolute .py paths, loaded at parse
-
-
-@dataclass
-class Cell:
-    """One (problem × method × seed) run under one budget. ``key`` identifies it in the store."""
-
-    suite: str
-    problem: ProblemSpec
-    method: MethodSpec
-    seed: int
-    budget: Budget
-    device: str
-    dtype: str
-    available: bool = True
-    unavailable_reason: str = ""
-    problem_config: dict[str, Any] = field(default_factory=dict)
-    method_config: dict[str, Any] = field(default_factory=dict)
-    key: str = ""
-    threads: int = DEFAULT_THREADS  # torch intra-op threads the cell may use
-
-    @property
-    def label(self) -> str:
-        inst = f" i{self.problem_config['instance']}" if self.problem_config.get("instance") else ""
-        inst += "r" if inst and self.problem_config.get("rotate") else ""
-        return (f"{self.problem_config.get('name', self.problem.name)}-{self.problem.dim}{inst} | {self.method.label}"
-                f" | seed {self.seed}")
+    warnings: list[str] = field(default_factory=list)  # settings that have no effect, said once by `run`
 
 
 def find_suite(name_or_path: str) -> Path:
@@ -328,6 +277,8 @@ def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(secret, str):
         raise _err(path, data, "secret", f"secret must be a string, got {type(secret).__name__}")
 
+    _check_text(path, data, "name", data.get("name", path.stem), "suite name")
+    _check_text(path, data, "description", data.get("description", ""), "description")
     problems = []
     systems: list[str | None] = []
     if not isinstance(data["problems"], list) or not data["problems"]:
@@ -341,6 +292,8 @@ def parse_suite(data: Any, path: Path) -> Suite:
         if "name" not in p:
             raise _err(path, p, None, "problem without a name")
         entries += _names_and_dims(path, p)
+    for p in entries:
+        _check_text(path, p, "name", p["name"], "problem name")
     for p in entries:
         bounds = p.get("bounds")
         if bounds is not None:
@@ -378,6 +331,8 @@ def parse_suite(data: Any, path: Path) -> Suite:
         _check_keys(path, m, {"name", "label", "params"}, "method")
         if "name" not in m:
             raise _err(path, m, None, "method without a name")
+        _check_text(path, m, "name", m["name"], "method name")
+        _check_text(path, m, "label", m.get("label", ""), "method label")
         params = m.get("params") or {}
         if not isinstance(params, dict):
             raise _err(path, m, "params", "params must be a mapping")
@@ -403,8 +358,21 @@ def parse_suite(data: Any, path: Path) -> Suite:
         targets = parse_targets(data["targets"]) if "targets" in data else None
     except GmbenchError as exc:
         raise _err(path, data, "targets", str(exc)) from exc
+    warnings = []
+    if secret and not any(p.params.get("secret") for p in problems):
+        warnings.append(f"{path}: secret has no effect: no problem entry has instances >= 1 (instance 0 is the "
+                        "function as published)")
     return Suite(str(data.get("name", path.stem)), path, str(data.get("description", "")), device, dtype, seeds, budget, problems, methods,
-                 targets=targets, resources=resources, plugins=plugins)
+                 targets=targets, resources=resources, plugins=plugins, warnings=warnings)
+
+
+def _check_text(path: Path, d: Any, key: str, value: Any, what: str) -> None:
+    """Refuse a name or label that would act on the reader's terminal (gmbench.core.text)."""
+    from gmbench.core.text import check_printable
+
+    why = check_printable(str(value), what) if isinstance(value, str) else None
+    if why:
+        raise _err(path, d, key, why)
 
 
 def _plugins(path: Path, data: Any) -> list[str]:
@@ -448,6 +416,12 @@ def _instances(path: Path, p: dict, secret: str) -> list[dict[str, Any]]:
             raise _err(path, p, "rotate", "rotate needs instances (e.g. instances: [1, 2]); instance 0 is the "
                        "function as published")
         return [{}]
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw > MAX_INSTANCE_COUNT:
+        raise _err(path, p, "instances", f"instances: {raw:,} is more than {MAX_INSTANCE_COUNT:,} instances per entry")
+    if isinstance(raw, list) and len(raw) > MAX_INSTANCE_COUNT:
+        raise _err(path, p, "instances", f"{len(raw):,} instances is more than {MAX_INSTANCE_COUNT:,} per entry")
+    if isinstance(raw, list) and any(isinstance(k, int) and not isinstance(k, bool) and k > MAX_INSTANCE for k in raw):
+        raise _err(path, p, "instances", f"instance numbers must be at most {MAX_INSTANCE:,} (2^31 - 1)")
     if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0:
         ks = list(range(1, raw + 1))
     elif (isinstance(raw, list) and raw and all(isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in raw)
@@ -477,63 +451,3 @@ def _instances(path: Path, p: dict, secret: str) -> list[dict[str, Any]]:
             inst["secret"] = secret
         out.append(inst)
     return out
-
-
-def expand(suite: Suite, device: str, budget: Budget | None = None, seeds: list[int] | None = None,
-           threads: int | None = None) -> list[Cell]:
-    """Cells in a stable order: problem-major, then method, then seed. ``device`` is resolved ('cpu', 'cuda:0').
-    ``threads``: torch intra-op threads per cell (default :data:`DEFAULT_THREADS`)."""
-    if threads is None:
-        threads = DEFAULT_THREADS
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise GmbenchError(f"threads must be a positive integer, got {threads!r}")
-    from gmbench.core.resources import DTYPE_BYTES, available_bytes, check_enabled, refuse_if_too_big
-
-    avail = available_bytes(device) if check_enabled() else None
-    nbytes = DTYPE_BYTES.get(suite.dtype, 8)
-    cells = []
-    for p in suite.problems:
-        problem = make_problem(p.name, dim=p.dim, bounds=p.bounds, **p.params)
-        pbytes = lambda batch, problem=problem: type(problem).memory_bytes(problem.dim, batch, nbytes)  # noqa: E731
-        checked: set[str] = set()
-        for m in suite.methods:
-            for seed in seeds if seeds is not None else suite.seeds:
-                b = (budget or p.budget or suite.budget).for_dim(problem.dim)
-                cell = Cell(suite.name, p, m, seed, b, device, suite.dtype, threads=threads)
-                cell.problem_config = problem.config()
-                if METHODS.is_planned(m.name):
-                    cell.available = False
-                    cell.unavailable_reason = METHODS.planned[METHODS.canonical(m.name)]
-                    cell.method_config = {"name": m.name, "label": m.label, "params": m.params}
-                else:
-                    method = make_method(m.name, m.params, system=cell.problem_config.get("system"))
-                    cell.method_config = {"name": m.name, "label": m.label, "params": method.params()}
-                    if avail is not None and m.label not in checked:  # the cell's need vs the device's memory
-                        checked.add(m.label)
-                        refuse_if_too_big(method.memory_bytes(problem.dim, nbytes, pbytes), device,
-                                          f"{suite.path}: cell {cell.label}",
-                                          f"the problem's dim or {method.memory_param()}", available=avail)
-                cell.key = cell_key(cell)
-                cells.append(cell)
-    return cells
-
-
-def cell_key(cell: Cell) -> str:
-    """The cell's identity in the store: a hash of what it computes (problem configuration, method and
-    resolved parameters, seed, budget, dtype, device type, and the package version, which stays 0.1.0
-    so that stored keys stay valid). The code that computed a cell is *not* in the key: it is tracked by
-    its code identity (gmbench.store.identity, stored with every cell, per dependency), which the
-    report marks and ``gmbench run --rerun-stale`` acts on."""
-    payload = {
-        "problem": as_first_recorded(cell.problem_config),  # reworded citations keep their keys
-        "method": {"name": cell.method_config["name"], "params": cell.method_config["params"]},
-        "seed": cell.seed,
-        "budget": cell.budget.as_dict(),
-        "dtype": cell.dtype,
-        "device": cell.device.split(":")[0],
-        "version": __version__,
-    }
-    if cell.threads != DEFAULT_THREADS:  # only a non-default thread count enters the key (old keys stay)
-        payload["threads"] = cell.threads
-    blob = json.dumps(payload, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]

@@ -25,3 +25,18 @@ def energy_and_grad(fn: Callable[[Tensor], Tensor], x: Tensor, create_graph: boo
     if create_graph:
         return e, g
     return e.detach(), g
+
+
+def energy_and_forces(energy_fn: Callable[[Tensor], Tensor], r: Tensor, analytic: bool = True
+                      ) -> tuple[Tensor, Tensor]:
+    """The one energy -> forces protocol: ``(energies, forces = -dE/dr)`` at ``r``, from the potential's
+    own ``energy_and_forces(r)`` when it has one and it answers (pair potentials with a registered pair
+    derivative: no autograd graph), else minus the autograd gradient. ``analytic=False`` always uses
+    autograd (what generated the cached MD start structures, kept bit for bit)."""
+    if analytic:
+        own = getattr(energy_fn, "energy_and_forces", None)
+        out = own(r) if own is not None else None
+        if out is not None:
+            return out
+    e, g = energy_and_grad(energy_fn, r)
+    return e, -g

@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
+from gmbench.core.autodiff import energy_and_forces as energy_and_forces_of
 from gmbench.core.autodiff import energy_and_grad
 from gmbench.optim.fire import (  # noqa: F401  (re-exported: the relaxers' parameter sets)
     JAXMD_FIRE,
@@ -32,18 +33,6 @@ def energy_and_grad_of(energy_fn: EnergyFn, r: Tensor) -> tuple[Tensor, Tensor]:
     """(energies, gradients) at ``r``: the potential's analytic forces when it has them, else autograd."""
     e, f = energy_and_forces_of(energy_fn, r)
     return e, -f
-
-
-def energy_and_forces_of(energy_fn: EnergyFn, r: Tensor) -> tuple[Tensor, Tensor]:
-    """(energies, forces) at ``r``: the potential's analytic forces when it has them (pair potentials:
-    no autograd graph), else minus the autograd gradient."""
-    analytic = getattr(energy_fn, "energy_and_forces", None)
-    if analytic is not None:
-        out = analytic(r)
-        if out is not None:
-            return out
-    e, g = energy_and_grad(energy_fn, r)
-    return e, -g
 
 
 def fire_relax(

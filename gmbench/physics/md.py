@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gmbench.core.autodiff import energy_and_grad
+from gmbench.core.autodiff import energy_and_forces
 from gmbench.core.errors import GmbenchError
 from gmbench.physics.space import Free
 
@@ -192,11 +192,6 @@ def cluster_radius(n_atoms: int, density: float) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-def _forces(energy_fn: EnergyFn, r: Tensor) -> tuple[Tensor, Tensor]:
-    e, g = energy_and_grad(energy_fn, r)
-    return e, -g
-
-
 def _noise(shape, generator: torch.Generator, like: Tensor) -> Tensor:
     return torch.randn(shape, generator=generator, dtype=torch.float64).to(dtype=like.dtype, device=like.device)
 
@@ -219,14 +214,14 @@ def langevin_nvt(
     """
     c1 = math.exp(-gamma * dt)
     c2 = math.sqrt((1.0 - c1 * c1) * kT * accel / mass)
-    _, f = _forces(energy_fn, r)
+    _, f = energy_and_forces(energy_fn, r, analytic=False)
     frames: list[Tensor] = []
     for k in range(1, steps + 1):
         v = v + (0.5 * dt * accel / mass) * f
         r = shift(r, 0.5 * dt * v)
         v = c1 * v + c2 * _noise(v.shape, generator, v)
         r = shift(r, 0.5 * dt * v)
-        _, f = _forces(energy_fn, r)
+        _, f = energy_and_forces(energy_fn, r, analytic=False)
         v = v + (0.5 * dt * accel / mass) * f
         if record_every and k % record_every == 0:
             frames.append(r.clone())
@@ -282,13 +277,13 @@ def nose_hoover_nvt(
                 vxi[:, M - 1] = vxi[:, M - 1] + 0.5 * h * G
         return v * scale[:, None, None], vxi
 
-    _, f = _forces(energy_fn, r)
+    _, f = energy_and_forces(energy_fn, r, analytic=False)
     frames: list[Tensor] = [r.clone()] if record_every else []
     for k in range(1, steps + 1):
         v, vxi = chain_half(v, vxi)
         v = v + (0.5 * dt / mass) * f
         r = shift(r, dt * v)
-        _, f = _forces(energy_fn, r)
+        _, f = energy_and_forces(energy_fn, r, analytic=False)
         v = v + (0.5 * dt / mass) * f
         v, vxi = chain_half(v, vxi)
         if record_every and k % record_every == 0:

@@ -31,7 +31,6 @@ from typing import Callable, Sequence
 import torch
 from torch import Tensor
 
-from gmbench.core.autodiff import energy_and_grad
 from gmbench.core.compile import compile_enabled, maybe_compile
 from gmbench.physics.neighbors import VerletList, cell_list_possible, dense_pairs, padded_neighbors, pair_list
 from gmbench.physics.space import Free, Periodic, sq_norm3
@@ -750,7 +749,3 @@ def csh_energy(box: float = CSH_PARAMS["box"], n_atoms: int | None = CSH_PARAMS[
     return e
 
 
-def energy_and_forces(energy_fn: Callable[[Tensor], Tensor], r: Tensor) -> tuple[Tensor, Tensor]:
-    """Energies ``(...)`` and forces ``-dE/dR`` (same shape as ``r``), by autograd."""
-    e, g = energy_and_grad(energy_fn, r)
-    return e, -g

@@ -4,7 +4,7 @@ A problem exposes a batched energy ``(..., D) -> (...)`` through :meth:`Problem.
 which returns a plain callable that holds no reference to the answer; that callable is all a
 method ever sees (through a :class:`~gmbench.core.blackbox.BlackBox`). The answer side (x*, f*,
 the set of global minimizers, reference structures) is used only by the harness's
-:class:`~gmbench.core.recorder.Recorder` through :meth:`Problem.assess`.
+:class:`~gmbench.run.recorder.Recorder` through :meth:`Problem.assess`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ EnergyFn = Callable[[Tensor], Tensor]
 #: of the family's class, registered when the class is defined; the tables live in gmbench.report)
 REPORT_LAYOUTS: dict[str, Callable[[dict[str, Any]], str]] = {}
 
+
+#: how far outside the bounds (relative to the largest |bound|, at least 1) a candidate still counts as inside
+OOB_TOL = 1e-9
 
 @dataclass(frozen=True)
 class Properties:
@@ -96,7 +99,7 @@ class Problem(ABC):
     properties: Properties = Properties()
     f_star: float | None = 0.0
     distance_kind: str = "euclidean"  # what `dist` means in reports
-    summaries: tuple[str, ...] = ()  # extra cell summaries of the assessments' extras (gmbench.core.summaries)
+    summaries: tuple[str, ...] = ()  # extra cell summaries of the assessments' extras (gmbench.run.summaries)
 
     dim: int
     lower: Tensor  # (D,) float64, cpu

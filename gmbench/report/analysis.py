@@ -41,7 +41,6 @@ from gmbench.report.labels import problem_label
 from gmbench.report.targets import DEFAULT, TargetSpec, dist_threshold
 from gmbench.store.sqlite import charged
 
-OOB_TOL = 1e-9  # the Recorder's tolerance for "inside the bounds" (relative to max |bound|, at least 1)
 
 @dataclass
 class RunData:
@@ -116,43 +115,39 @@ def _num(v: Any) -> float:
 
 
 def _read_traces(store: Any, keys: list[str]) -> pd.DataFrame:
-    cols = ["key", "idx", "t", "n_energy", "n_cost", "energy", "gap", "dist", "dist_nearest", "oob"]
+    cols = ["key", "idx", "t", "n_energy", "n_cost", "energy", "gap", "dist", "dist_nearest", "oob", "pred"]
     parts = []
     for i in range(0, len(keys), 500):  # SQLite's parameter limit
         chunk = keys[i:i + 500]
         parts.append(pd.read_sql_query(  # (SELECT *: a store written before the ledger has no n_cost column)
             f"SELECT * FROM traces WHERE key IN ({','.join('?' * len(chunk))})", store.db, params=chunk))
     tr = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-    tr = charged(tr)[cols]
-    for c in ("t", "n_energy", "n_cost", "energy", "gap", "dist", "dist_nearest", "oob"):
+    tr = charged(tr)
+    if "pred" not in tr:  # a store written before predictions were recorded
+        tr["pred"] = np.nan
+    tr = tr[cols]
+    for c in ("t", "n_energy", "n_cost", "energy", "gap", "dist", "dist_nearest", "oob", "pred"):
         tr[c] = pd.to_numeric(tr[c], errors="coerce").astype(float)
     return tr.sort_values(["key", "idx"], kind="stable").reset_index(drop=True)
 
 
 def _predictions(tr: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
-    """The prediction (lowest energy so far, inside the bounds preferred) at every trace row, vectorised
-    over all runs: running minima per run and forward-filled positions of each new best."""
+    """The prediction at every trace row, as the Recorder recorded it (``pred``: the row index of the
+    prediction so far within its cell); rows stored before it was recorded get it derived once
+    (:func:`gmbench.report.legacy.predictions`)."""
     if tr.empty:
         for c in ("pred_energy", "pred_gap", "pred_dist"):
             tr[c] = pd.Series(dtype=float)
         return tr
-    g = tr["key"]
-    tol = OOB_TOL * g.map(runs.set_index("key")["bound"]).to_numpy(dtype=float)
-    e = tr["energy"].fillna(np.inf).to_numpy()
-    inside = ~(tr["oob"].to_numpy() > tol)
-    pos = np.arange(len(tr), dtype=float)
+    pred = tr["pred"].to_numpy(dtype=float)
+    if np.isnan(pred).any():  # a store written before predictions were recorded
+        from gmbench.report.legacy import predictions
 
-    def argmin_so_far(vals: np.ndarray) -> np.ndarray:
-        s = pd.Series(vals)
-        prev = s.groupby(g.values).cummin().groupby(g.values).shift(1, fill_value=np.inf)
-        new = (s < prev).to_numpy()
-        return pd.Series(np.where(new, pos, np.nan)).groupby(g.values).ffill().to_numpy()
-
-    p_in = argmin_so_far(np.where(inside, e, np.inf))
-    p_all = argmin_so_far(e)
-    p = np.where(np.isfinite(p_in), p_in, p_all)
-    ok = np.isfinite(p)
-    pi = np.where(ok, p, 0).astype(int)
+        missing = tr["key"].isin(tr.loc[np.isnan(pred), "key"].unique()).to_numpy()
+        pred = np.where(missing, predictions(tr, runs), pred)
+    start = np.arange(len(tr)) - tr["idx"].to_numpy(dtype=int)  # first row of each cell (idx = 0, 1, ... per cell)
+    ok = np.isfinite(pred) & (pred >= 0)
+    pi = np.where(ok, start + np.where(ok, pred, 0), 0).astype(int)
     dist = tr["dist_nearest"].fillna(tr["dist"]).to_numpy()
     tr["pred_energy"] = np.where(ok, tr["energy"].to_numpy()[pi], np.nan)
     tr["pred_gap"] = np.where(ok, tr["gap"].to_numpy()[pi], np.nan)

@@ -78,3 +78,28 @@ def method_plots(name: str) -> Any:
     from gmbench.methods import METHODS
 
     return METHODS.get(name).plots if isinstance(name, str) and name in METHODS else None
+
+
+def predictions(tr: Any, runs: Any) -> Any:
+    """The prediction-so-far row index (within its cell) at every trace row of a store written before the
+    Recorder recorded it: the Recorder's rule (lowest finite energy so far, rows inside the bounds first;
+    :data:`gmbench.problems.base.OOB_TOL`), vectorised over all runs. NaN where no energy is finite yet."""
+    import numpy as np
+    import pandas as pd
+
+    from gmbench.problems.base import OOB_TOL
+
+    g = tr["key"]
+    tol = OOB_TOL * g.map(runs.set_index("key")["bound"]).to_numpy(dtype=float)
+    e = tr["energy"].fillna(np.inf).to_numpy()
+    inside = ~(tr["oob"].to_numpy() > tol)
+    idx = tr["idx"].to_numpy(dtype=float)
+
+    def argmin_so_far(vals: np.ndarray) -> np.ndarray:
+        s = pd.Series(vals)
+        prev = s.groupby(g.values).cummin().groupby(g.values).shift(1, fill_value=np.inf)
+        new = (s < prev).to_numpy()
+        return pd.Series(np.where(new, idx, np.nan)).groupby(g.values).ffill().to_numpy()
+
+    p_in = argmin_so_far(np.where(inside, e, np.inf))
+    return np.where(np.isfinite(p_in), p_in, argmin_so_far(e))

@@ -6,7 +6,6 @@ registered here by name (:func:`register_layout`)."""
 from __future__ import annotations
 
 import json
-import math
 import textwrap
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -165,6 +164,11 @@ def render(records: list[dict[str, Any]], fmt: str, wide: bool = False) -> str:
             frame["instance"] = frame["instance"].astype("Int64")
         return frame.to_csv(index=False)
     tablefmt = {"table": "simple_outline", "markdown": "pipe", "latex": "latex_booktabs"}[fmt]
+    if fmt == "markdown":  # a | in a name would shift the columns
+        from gmbench.core.text import markdown_cell
+
+        records = [{**r, **{k: markdown_cell(r[k]) for k in ("suite", "problem", "method") if isinstance(r.get(k), str)}}
+                   for r in records]
     out = []
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:

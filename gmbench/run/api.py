@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from gmbench.core.budget import Budget
+import dataclasses
+
 from gmbench.core.errors import GmbenchError, unknown_name
 
 
@@ -22,31 +24,36 @@ def select_cells(suite: Any, device: str | None = None, budget: Budget | None = 
     """(suite, cells, resolved device, cells before sharding) of a suite (a name, a path or a parsed
     :class:`~gmbench.config.suite.Suite`), with the overrides and filters of ``gmbench run``:
     ``problems`` (names), ``methods`` (labels) and ``shard`` (i, n)."""
-    from gmbench.config.suite import Suite, expand, load_suite
+    from gmbench.config.suite import Suite, load_suite
+    from gmbench.run.cell import expand
     from gmbench.core.env import resolve_device
     from gmbench.problems import PROBLEMS
-    from gmbench.run.executors import select_shard
 
     s = suite if isinstance(suite, Suite) else load_suite(str(suite))
     dev = resolve_device(device or s.device)
-    cells = expand(s, dev, budget, list(seeds) if seeds else None, threads=threads)
+    chosen = s  # the filters apply to the suite's entries, before any problem or method is built
     if problems:
         wanted = {PROBLEMS.canonical(p) for p in problems}
-        cells = [c for c in cells if PROBLEMS.canonical(c.problem.name) in wanted]
+        chosen = dataclasses.replace(chosen, problems=[p for p in chosen.problems if PROBLEMS.canonical(p.name) in wanted])
     if methods:
-        labels = {c.method.label for c in cells}
+        labels = [m.label for m in s.methods]
         for m in methods:
             if m not in labels:
                 raise unknown_name(f"method label in suite {s.name!r}:", m, sorted(labels))
-        cells = [c for c in cells if c.method.label in set(methods)]
-    if not cells:
+        chosen = dataclasses.replace(chosen, methods=[m for m in chosen.methods if m.label in set(methods)])
+    n_seeds = len(seeds) if seeds else len(s.seeds)
+    total = len(chosen.problems) * len(chosen.methods) * n_seeds
+    if not total:
         raise GmbenchError("the filters leave no cell to run")
-    total = len(cells)
-    if shard is not None:
+    pick = None
+    if shard is not None:  # shard i of n: every n-th cell of the expansion order (select_shard), built alone
         i, n = shard
-        cells = select_shard(cells, i, n)
-        if not cells:
+        if i > total:
             raise GmbenchError(f"shard {i}/{n} of {total} cells is empty (use at most {total} shards)")
+        from gmbench.run.executors import in_shard
+
+        pick = lambda k: in_shard(k, i, n)  # noqa: E731
+    cells = expand(chosen, dev, budget, list(seeds) if seeds else None, threads=threads, pick=pick)
     return s, cells, dev, total
 
 

@@ -19,8 +19,8 @@ from gmbench import __version__
 from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock, synchronize
 from gmbench.methods import make_method
 from gmbench.problems import make_problem
-from gmbench.core.recorder import Inbox, Recorder
-from gmbench.config.suite import Cell
+from gmbench.run.recorder import Inbox, Recorder
+from gmbench.run.cell import Cell
 from gmbench.run.signals import catch_interrupts, delivered
 
 
@@ -105,14 +105,10 @@ def _execute(cell: Cell) -> CellResult:
     method = make_method(cell.method.name, cell.method.params, system=problem.config().get("system"))
     problem.prepare()  # answer-free set-up (starting-structure pools) before the method clock starts
     torch.manual_seed(cell.seed)  # for methods that initialise networks from the global generator
-    generator = torch.Generator(device=device)
-    generator.manual_seed(cell.seed)
     load_start = _load1()
     clock = Clock(device)
     cpu0 = time.process_time()
-    bb = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, device, dtype,
-                  generator, cell.budget, clock, problem.start_sampler(), problem.structure(),
-                  problem.atom_energy_fn(), problem.energy_and_grad_fn())
+    bb = BlackBox.from_problem(problem, cell.budget, cell.seed, dtype, device, clock)
     inbox = Inbox(bb)
     status, error, stop = "done", None, "finished"
     limit = cell.budget.time_s + grace_s(cell.budget) if cell.budget.time_s is not None else None
@@ -189,7 +185,7 @@ def _execute(cell: Cell) -> CellResult:
         "nearest_exact": int(summary.get("nearest_exact", True)),
     }
     trace = [(r.t, r.n_energy, r.n_grad, _f(r.energy), _f(r.gap), r.dist, r.dist_nearest, r.oob,
-              json.dumps(r.scalars), r.n_cost) for r in rec.rows]
+              json.dumps(r.scalars), r.n_cost, r.pred) for r in rec.rows]
     return CellResult(row, trace)
 
 

@@ -24,7 +24,7 @@ import uuid
 from typing import Any, Callable
 
 from gmbench import __version__
-from gmbench.config.suite import Cell
+from gmbench.run.cell import Cell
 from gmbench.core.env import manifest
 from gmbench.core.errors import GmbenchError
 from gmbench.store.sqlite import Store
@@ -34,11 +34,17 @@ Event = Callable[[str, Cell, "dict[str, Any] | None"], None]
 
 
 # ---- shards ---------------------------------------------------------------------------------------
+#: the most shards a suite may be split into (a job array larger than this is a typo)
+MAX_SHARDS = 100_000
+
+
 def parse_shard(text: str) -> tuple[int, int]:
     """'2/5' -> (2, 5): shard i of n, 1 <= i <= n."""
-    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+    m = re.fullmatch(r"\s*(\d{1,12})\s*/\s*(\d{1,12})\s*", text or "")
     if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
-        raise GmbenchError(f"bad --shard {text!r}: use i/n with 1 <= i <= n, e.g. 1/3")
+        raise GmbenchError(f"bad --shard {text[:40]!r}: use i/n with 1 <= i <= n, e.g. 1/3")
+    if int(m.group(2)) > MAX_SHARDS:
+        raise GmbenchError(f"bad --shard {text.strip()}: at most {MAX_SHARDS:,} shards")
     return int(m.group(1)), int(m.group(2))
 
 
@@ -50,7 +56,12 @@ def select_shard(cells: list[Cell], i: int, n: int) -> list[Cell]:
     so each shard's wall time is about 1/n of the suite's). Every shard must be run with the same
     ``--budget``/``--seeds``/filters.
     """
-    return cells[i - 1::n]
+    return [c for k, c in enumerate(cells) if in_shard(k, i, n)]
+
+
+def in_shard(k: int, i: int, n: int) -> bool:
+    """Whether the k-th cell (0-based) of the expansion order belongs to shard i of n (1-based)."""
+    return k % n == i - 1
 
 
 # ---- one cell -------------------------------------------------------------------------------------
@@ -182,6 +193,38 @@ def _ray_cell(cell: Cell, plugins: list[str]) -> tuple[dict[str, Any], list[tupl
     return execute_here(cell)
 
 
+#: seconds a Ray address (HOST:PORT) has to accept a connection before the run gives up
+RAY_CONNECT_TIMEOUT_S = 10.0
+
+
+def check_executor(executor: str, address: str | None) -> None:
+    """Fail fast, before a store is created or a cell claimed: an unknown executor, Ray not installed, or a
+    Ray address that does not accept a TCP connection within :data:`RAY_CONNECT_TIMEOUT_S` (Ray itself
+    retries for minutes)."""
+    if executor not in EXECUTORS:
+        raise GmbenchError(f"unknown --executor {executor!r} (use {' or '.join(EXECUTORS)})")
+    if address is not None and executor != "ray":
+        raise GmbenchError("--address is for --executor ray")
+    if executor != "ray":
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise GmbenchError("--executor ray needs Ray: pip install 'gmbench[ray]' (or pip install ray)")
+    if address is None or address.strip() == "auto":
+        return
+    import socket
+
+    host, _, port = address.strip().removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise GmbenchError(f"bad --address {address!r}: use auto or HOST:PORT")
+    try:
+        socket.create_connection((host, int(port)), timeout=RAY_CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise GmbenchError(f"cannot reach Ray at {address} within {RAY_CONNECT_TIMEOUT_S:.0f} s: "
+                           f"{exc.strerror or exc}") from None
+
+
 def run_cells_ray(
     cells: list[Cell],
     store: Store,
@@ -211,7 +254,9 @@ def run_cells_ray(
     started_here = False
     if not ray.is_initialized():
         try:
-            ray.init(address=address, log_to_driver=False, include_dashboard=False)
+            import logging
+
+            ray.init(address=address, log_to_driver=False, include_dashboard=False, logging_level=logging.ERROR)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise GmbenchError(f"cannot connect to Ray at {address or 'a new local cluster'}: {exc}") from exc
         started_here = True

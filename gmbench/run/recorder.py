@@ -6,7 +6,9 @@ charges the method one energy evaluation (so reporting is no free oracle) and ke
 After the method stops, the :class:`Recorder` evaluates every candidate's true energy (float64) and
 distances against the problem's answer, builds the anytime trace and picks the final prediction by
 lowest energy (the seed paper's selection rule; candidates outside the bounds only if none is inside).
-Summaries beyond the generic ones are declared by the method and the problem (:mod:`gmbench.core.summaries`).
+That rule is applied here once, as each row is recorded: every trace row carries the index of the
+prediction so far (``pred``), which the store keeps and the reports read (they never re-derive it).
+Summaries beyond the generic ones are declared by the method and the problem (:mod:`gmbench.run.summaries`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ import torch
 from torch import Tensor
 
 from gmbench.core.blackbox import BlackBox
-from gmbench.core.summaries import summarize
-from gmbench.problems.base import Problem
+from gmbench.run.summaries import summarize
+from gmbench.problems.base import OOB_TOL, Problem
 
-OOB_TOL = 1e-9
 
 
 @dataclass
@@ -48,6 +49,7 @@ class TraceRow:
     oob: float
     scalars: dict[str, float] = field(default_factory=dict)
     extra: dict[str, float] = field(default_factory=dict)
+    pred: int = -1  # index of the prediction so far (PREDICTION_RULE over rows 0..this one); -1: none yet
 
 
 class Inbox:
@@ -74,7 +76,7 @@ class Inbox:
 
 class Recorder:
     """Assesses a cell's candidates after the method stopped. ``summaries`` names the extra summaries
-    (registered in :mod:`gmbench.core.summaries`) the method declares (``Method.summaries``); the
+    (registered in :mod:`gmbench.run.summaries`) the method declares (``Method.summaries``); the
     problem's own (``Problem.summaries``) come first."""
 
     def __init__(self, problem: Problem, summaries: Sequence[str] = (), dtype: torch.dtype | None = None):
@@ -94,6 +96,7 @@ class Recorder:
                 self.rows.append(TraceRow(c.t, c.n_energy, c.n_grad, c.n_cost, a.energy, a.gap, a.dist, a.dist_nearest,
                                           min(a.oob, ex), c.scalars, a.extra))
                 self.exact.append(a.nearest_exact)
+        self._mark_predictions()
         best = self._best_index()
         self.best_x = candidates[best].x if best is not None else None
         self.nearest_exact = self.exact[best] if best is not None else True
@@ -113,13 +116,28 @@ class Recorder:
         x = x.reshape(x.shape[0], -1)
         return torch.clamp(torch.maximum(lo - x, x - hi), min=0).amax(dim=-1).tolist()
 
-    def _best_index(self) -> int | None:
-        finite = [i for i, r in enumerate(self.rows) if math.isfinite(r.energy)]
-        if not finite:
-            return None
+    def _mark_predictions(self) -> None:
+        """Set ``pred`` on every row: the lowest finite energy so far among rows inside the bounds (within
+        OOB_TOL relative to the largest bound), or among all rows while none is inside; ties keep the
+        earlier row."""
         tol = OOB_TOL * max(1.0, float(self._problem.upper.abs().max()))
-        inside = [i for i in finite if self.rows[i].oob <= tol]
-        return min(inside or finite, key=lambda i: self.rows[i].energy)
+        best_in = best_all = -1
+        for i, r in enumerate(self.rows):
+            if math.isfinite(r.energy):
+                if best_all < 0 or r.energy < self.rows[best_all].energy:
+                    best_all = i
+                if r.oob <= tol and (best_in < 0 or r.energy < self.rows[best_in].energy):
+                    best_in = i
+            r.pred = best_in if best_in >= 0 else best_all
+
+    def _best_index(self) -> int | None:
+        """The final prediction's row (the last row's ``pred``), or None if no energy was finite."""
+        return self.rows[-1].pred if self.rows and self.rows[-1].pred >= 0 else None
+
+    def prediction(self) -> TraceRow | None:
+        """The final prediction's row."""
+        i = self._best_index()
+        return None if i is None else self.rows[i]
 
     def summary(self) -> dict[str, Any]:
         best_i = self._best_index()

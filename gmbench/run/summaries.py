@@ -1,6 +1,6 @@
 """Extra per-cell summaries, by name: what a method or a problem declares it produces.
 
-The :class:`~gmbench.core.recorder.Recorder` knows no method or paper by name. Its generic summary
+The :class:`~gmbench.run.recorder.Recorder` knows no method or paper by name. Its generic summary
 (final energy, distances, the anytime trace) is the same for every cell; anything more is declared:
 
 * a method lists the summaries of the scalars it reports in ``Method.summaries`` (e.g. the local
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 from gmbench.core.registry import Registry
 
 if TYPE_CHECKING:
-    from gmbench.core.recorder import TraceRow
+    from gmbench.run.recorder import TraceRow
 
 SummaryFn = Callable[[Sequence["TraceRow"]], dict[str, Any]]
 

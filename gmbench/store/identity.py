@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # .../gmbench
 
 #: the modules that run and assess every cell (their imports follow)
-HARNESS = ("gmbench.run.execute", "gmbench.core.recorder", "gmbench.core.blackbox", "gmbench.core.summaries")
+HARNESS = ("gmbench.run.execute", "gmbench.run.recorder", "gmbench.core.blackbox", "gmbench.run.summaries")
 
 
 def module_file(module: str) -> Path | None:

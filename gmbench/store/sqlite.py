@@ -69,6 +69,9 @@ ADDED_COLUMNS = [
     ("traces", "n_cost", "INTEGER"),
     # the files the cell's code identity hashes (gmbench.store.identity): stale marks per dependency
     ("cells", "code_files", "TEXT"),
+    # the prediction so far at each trace row (gmbench.run.recorder: the one rule, applied when the cell
+    # is assessed); NULL for rows stored before, whose predictions report/legacy.py derives
+    ("traces", "pred", "INTEGER"),
 ]
 
 # A claim's lease: the holder renews it every LEASE_RENEW_S while the cell runs; a claim whose lease has
@@ -86,7 +89,7 @@ CELL_COLUMNS = [
     "cpu_s", "cpu_util", "threads", "load_start", "load_end", "n_cost", "n_local", "code_files",
 ]
 TRACE_COLUMNS = ["key", "idx", "t", "n_energy", "n_grad", "energy", "gap", "dist", "dist_nearest", "oob", "scalars",
-                 "n_cost"]
+                 "n_cost", "pred"]
 
 
 # Filesystems whose locks SQLite cannot rely on (https://www.sqlite.org/faq.html#q5, "SQLite over a
@@ -99,7 +102,10 @@ NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smbfs", "smb3", "lustre", "gpfs",
 def network_filesystem(path: str | os.PathLike[str], mounts_table: str | None = None) -> str | None:
     """The type of the network filesystem ``path`` (or its nearest existing parent) lives on, or None
     (local, or not Linux): the longest mount point of /proc/mounts (or ``mounts_table``) containing it."""
-    p = Path(path).resolve()
+    try:
+        p = Path(path).resolve()
+    except (RuntimeError, OSError):  # a symlink loop: Store() says so in one line
+        return None
     while not p.exists() and p != p.parent:
         p = p.parent
     try:
@@ -244,6 +250,11 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     return db
 
 
+#: text columns a report prints as they are: shown through gmbench.core.text.printable
+SHOWN_TEXT = ("slot_suite", "slot_problem", "slot_label", "suite", "problem", "label", "method", "error",
+              "unavailable")
+
+
 class Store:
     """The results store. ``create=True`` (``run``, ``filter``): open for writing, creating the file
     and its tables if absent. ``create=False`` (``report``, ``show``, ``plot``, ``export``): open
@@ -254,6 +265,10 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE, create: bool = True):
         self.path = Path(path)
+        try:
+            self.path.resolve()
+        except (RuntimeError, OSError) as exc:  # e.g. a symlink to itself
+            raise GmbenchError(f"cannot use results store {self.path}: {exc}") from None
         self._held: set[str] = set()  # keys this process has claimed and not yet stored or released
         self._renewer: threading.Thread | None = None
         self._stop_renewing = threading.Event()
@@ -441,7 +456,8 @@ class Store:
             db.execute(f"INSERT INTO cells ({cols}) VALUES ({','.join('?' * len(CELL_COLUMNS))})",
                        [values.get(c) for c in CELL_COLUMNS])
             db.executemany(f"INSERT INTO traces ({','.join(TRACE_COLUMNS)}) VALUES ({','.join('?' * len(TRACE_COLUMNS))})",
-                           [(values["key"], i, *t) for i, t in enumerate(trace)])
+                           [(values["key"], i, *t, *(None,) * (len(TRACE_COLUMNS) - 2 - len(t)))  # (a writer
+                            for i, t in enumerate(trace)])  # without the later columns: NULL, as in old stores)
             db.execute("DELETE FROM claims WHERE key=?", (values["key"],))
         self._held.discard(values["key"])
         return True
@@ -464,7 +480,13 @@ class Store:
             q += " WHERE s.suite = ?"
             args = (suite,)
         q += " ORDER BY s.rowid"
-        return charged(pd.read_sql_query(q, self.db, params=args))
+        frame = charged(pd.read_sql_query(q, self.db, params=args))
+        from gmbench.core.text import printable
+
+        for col in SHOWN_TEXT:  # a store from elsewhere may hold names that would act on a terminal
+            if col in frame:
+                frame[col] = frame[col].map(lambda v: printable(v) if isinstance(v, str) else v)
+        return frame
 
     def suite_name(self, text: str) -> str:
         """The stored suite a ``--suite`` argument means: a stored suite name, or the file (path, file

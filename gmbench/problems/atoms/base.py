@@ -170,10 +170,18 @@ class AtomsProblem(Problem):
         self.upper = torch.full((self.dim,), float(upper), dtype=torch.float64)
         self._energy = energy
         self._sampler = sampler
+        # the reference energy is stated once, here or in ``config`` (whose "f_star" picks the report's
+        # cluster table): either one fills the other; two different values are an error
+        if f_star is None:
+            f_star = config.get("f_star")
+        elif config.get("f_star") is None:
+            config = {**config, "f_star": f_star}
+        elif float(config["f_star"]) != float(f_star):
+            raise ValueError(f"{name}: f_star {f_star} and config['f_star'] {config['f_star']} differ")
         self._config = config
         self._reference = None if reference is None else reference.to(torch.float64).reshape(n_atoms, 3)
         self._rmsd_memo: dict[bytes, float] = {}
-        self.f_star = f_star
+        self.f_star = None if f_star is None else float(f_star)
         self._extra_assess = extra_assess  # system-specific extras of one energy (e.g. LJ38's funnel)
 
     # ---- method side ---------------------------------------------------------------------------

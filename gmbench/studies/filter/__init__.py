@@ -11,8 +11,8 @@ keeps 14; the declared properties give 6 (the other 8 are not differentiable eve
 
 Step 2 (Adam cannot solve it). The paper's Adam protocol (Appendix A.3) through
 :class:`~gmbench.methods.adam_sweep.AdamSweep` on a :class:`~gmbench.core.blackbox.BlackBox` (float32, no
-budget), candidates through :class:`~gmbench.core.recorder.Inbox`, assessed in float64 by
-:class:`~gmbench.core.recorder.Recorder`. Every problem lives on [-100, 100]^D as in the paper. The
+budget), candidates through :class:`~gmbench.run.recorder.Inbox`, assessed in float64 by
+:class:`~gmbench.run.recorder.Recorder`. Every problem lives on [-100, 100]^D as in the paper. The
 prediction is the lowest-energy candidate (in or out of the box, as in the paper; the table says when
 it lies outside). Kept when its distance to the *nearest* global minimizer exceeds 5; the distance to
 the designated x* is shown too, and marked where it would decide otherwise. Input: the paper's 14 by

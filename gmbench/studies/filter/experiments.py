@@ -70,10 +70,10 @@ def step1(dim: int) -> list[dict[str, Any]]:
 
 def step2_one(name: str, cfg: FilterConfig, seed: int) -> dict[str, Any]:
     """Adam sweep on one function; the prediction is the lowest-energy candidate."""
-    from gmbench.core.blackbox import BlackBox, Budget, Clock
+    from gmbench.core.blackbox import BlackBox, Budget
     from gmbench.methods.adam_sweep import AdamSweep
     from gmbench.problems import make_problem
-    from gmbench.core.recorder import Inbox, Recorder
+    from gmbench.run.recorder import Inbox, Recorder
 
     t0 = time.perf_counter()
     try:
@@ -81,21 +81,17 @@ def step2_one(name: str, cfg: FilterConfig, seed: int) -> dict[str, Any]:
     except GmbenchError as exc:  # e.g. x* outside [-100, 100]^D
         return {"error": str(exc), "kept": None, "wall_s": 0.0}
     dev = torch.device(cfg.device)
-    g = torch.Generator(device=dev).manual_seed(seed)
-    bb = BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, dev, torch.float32, g,
-                  Budget(None, None), Clock(dev), problem.start_sampler(),
-                  energy_and_grad=problem.energy_and_grad_fn())
+    bb = BlackBox.from_problem(problem, Budget(None, None), seed, torch.float32, dev)
     inbox = Inbox(bb)
     AdamSweep(n_points=cfg.points, n_steps=cfg.steps, lrs=cfg.lrs()).run(bb, inbox)
     rec = Recorder(problem)
     rec.assess(inbox.candidates)
-    finite = [i for i, r in enumerate(rec.rows) if math.isfinite(r.energy)]
     out: dict[str, Any] = {"n_candidates": len(rec.rows), "n_grad": bb.n_grad, "wall_s": time.perf_counter() - t0,
                            "nearest_exact": rec.nearest_exact}
-    if not finite:
+    best = rec.prediction()  # the harness's one rule (lowest energy, inside the bounds first)
+    if best is None:
         out.update(error="no candidate with a finite energy", kept=True)
         return out
-    best = rec.rows[min(finite, key=lambda i: rec.rows[i].energy)]
     dn, dx = best.dist_nearest, best.dist
     out.update(energy=best.energy, dist_nearest=dn, dist_xstar=dx, lr=best.scalars.get("lr"), oob=best.oob,
                min_dist_nearest=min((r.dist_nearest for r in rec.rows if r.dist_nearest is not None), default=None),

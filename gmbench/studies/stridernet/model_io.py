@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from gmbench.core.blackbox import BlackBox, Budget, Clock
+from gmbench.core.blackbox import BlackBox, Budget
 from gmbench.core.errors import GmbenchError
 from gmbench.models.gnn import PolicyConfig, StriderNet
 
@@ -42,7 +42,4 @@ def open_blackbox(problem, seed: int = 0, device: str | torch.device = "cpu", bu
     """An (unlimited by default) float64 BlackBox on ``problem``, as the runner builds one."""
     device = torch.device(device)
     problem.prepare()
-    gen = torch.Generator(device=device).manual_seed(seed)
-    return BlackBox(problem.energy_fn(), problem.dim, problem.lower, problem.upper, device, torch.float64, gen,
-                    budget or Budget(), Clock(device), problem.start_sampler(), problem.structure(),
-                    problem.atom_energy_fn())
+    return BlackBox.from_problem(problem, budget, seed, torch.float64, device)
