@@ -188,3 +188,11 @@ def test_a_secret_without_instances_warns(tmp_path):
     p = _suite(tmp_path, SUITE.replace("name: tiny", "name: tiny\nsecret: s3cret"))
     res = cli("run", "--suite", p, "--store", tmp_path / "s.sqlite", "--quiet")
     assert res.exit_code == 0 and "warning:" in res.output and "secret has no effect" in res.output
+
+
+def test_the_html_page_shows_no_store_path_and_the_cells_threads(tmp_path):
+    st = make_store(tmp_path / "deep" / "s.sqlite")
+    assert cli("report", "--store", st, "--format", "html", "--out", tmp_path / "html").exit_code == 0
+    page = (tmp_path / "html" / "tiny.html").read_text()
+    assert str(tmp_path) not in page and "<code>s.sqlite</code>" in page
+    assert "threads per cell</th><td>1<" in page and "torch_threads" not in page.split("manifest (JSON)")[0]

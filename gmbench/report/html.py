@@ -150,7 +150,12 @@ def _environment(store: Any, suite: str, runs_df: pd.DataFrame) -> list[str]:
         rows.append((r, flat, m))
     if not rows:
         parts.append('<p class="note">No run manifest stored for this suite.</p>')
+    threads = sorted({int(t) for t in pd.to_numeric(runs_df.get("threads", pd.Series(dtype=float)),
+                                                     errors="coerce").dropna()})
     for r, flat, m in rows:
+        if threads:  # what the cells ran with (--threads); the process's own torch setting is not that
+            flat = {**{k: v for k, v in flat.items() if "torch_threads" not in k},
+                    "threads per cell": ", ".join(map(str, threads))}
         when = _dt.datetime.fromtimestamp(r["started"], _dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if r.get("started") else "?"
         dur = f"{r['ended'] - r['started']:.0f} s" if r.get("ended") and r.get("started") else "—"
         parts.append(f"<h3>run {_e(r['run_id'])}: {_e(when)}, {_e(dur)}, {_e(r.get('status'))}</h3>")
@@ -197,7 +202,7 @@ def suite_page(store: Any, suite: str, targets: bool = True, stats: bool = True)
     from gmbench.report.targets import fmt_target, targets_for_suite
 
     body = [f"<h1>gmbench — suite {_e(suite)}</h1>",
-            f'<p class="meta">store <code>{_e(store.path)}</code>, gmbench {_e(__version__)}, generated '
+            f'<p class="meta">store <code>{_e(store.path.name)}</code>, gmbench {_e(__version__)}, generated '
             f"{_e(_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))}. Everything below is read from "
             "the stored cells and traces; nothing was re-run.</p>",
             '<nav><a href="index.html">all suites</a><a href="#results">results</a><a href="#targets">targets</a>'
