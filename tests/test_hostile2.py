@@ -191,6 +191,7 @@ def test_a_secret_without_instances_warns(tmp_path):
 
 
 def test_the_html_page_shows_no_store_path_and_the_cells_threads(tmp_path):
+    (tmp_path / "deep").mkdir()
     st = make_store(tmp_path / "deep" / "s.sqlite")
     assert cli("report", "--store", st, "--format", "html", "--out", tmp_path / "html").exit_code == 0
     page = (tmp_path / "html" / "tiny.html").read_text()
