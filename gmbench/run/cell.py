@@ -63,6 +63,18 @@ class Cell:
     key: str = ""
     threads: int = DEFAULT_THREADS  # torch intra-op threads the cell may use
 
+    def row(self, **result: Any) -> dict[str, Any]:
+        """The cell's store row: its identity (key, names, configurations, seed, budget, device, dtype,
+        version), written here once for every row (a finished cell's and a failed one's), and ``result``."""
+        return {
+            "key": self.key, "suite": self.suite, "problem": self.problem_config.get("name"),
+            "dim": self.problem_config.get("dim"), "problem_config": json.dumps(self.problem_config, sort_keys=True),
+            "method": self.method.name, "label": self.method.label,
+            "method_config": json.dumps(self.method_config, sort_keys=True), "seed": self.seed,
+            "budget": json.dumps(self.budget.as_dict()), "device": self.device, "dtype": self.dtype,
+            "version": __version__, **result,
+        }
+
     @property
     def label(self) -> str:
         inst = f" i{self.problem_config['instance']}" if self.problem_config.get("instance") else ""

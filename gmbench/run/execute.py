@@ -15,7 +15,6 @@ from typing import Any, Iterator
 
 import torch
 
-from gmbench import __version__
 from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock, synchronize
 from gmbench.methods import make_method
 from gmbench.problems import make_problem
@@ -148,20 +147,7 @@ def _execute(cell: Cell) -> CellResult:
         error = ("no candidate reported" if not rec.rows
                  else "every reported candidate had a non-finite energy (NaN/inf)")
     overrun = max(0.0, wall - cell.budget.time_s) if cell.budget.time_s is not None else 0.0
-    row = {
-        "key": cell.key,
-        "suite": cell.suite,
-        "problem": cell.problem_config.get("name"),
-        "dim": cell.problem_config.get("dim"),
-        "problem_config": json.dumps(cell.problem_config, sort_keys=True),
-        "method": cell.method.name,
-        "label": cell.method.label,
-        "method_config": json.dumps(cell.method_config, sort_keys=True),
-        "seed": cell.seed,
-        "budget": json.dumps(cell.budget.as_dict()),
-        "device": cell.device,
-        "dtype": cell.dtype,
-        "version": __version__,
+    row = cell.row(**{
         "status": status,
         "error": error,
         "stop_reason": stop,
@@ -183,7 +169,7 @@ def _execute(cell: Cell) -> CellResult:
         "summary": json.dumps({k: v for k, v in summary.items()}, default=float),
         **{k: v for k, v in summary.items() if k != "nearest_exact"},
         "nearest_exact": int(summary.get("nearest_exact", True)),
-    }
+    })
     trace = [(r.t, r.n_energy, r.n_grad, _f(r.energy), _f(r.gap), r.dist, r.dist_nearest, r.oob,
               json.dumps(r.scalars), r.n_cost, r.pred) for r in rec.rows]
     return CellResult(row, trace)

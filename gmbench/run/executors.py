@@ -17,13 +17,11 @@ each shard into its own store, combined by ``gmbench merge``).
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
 from typing import Any, Callable
 
-from gmbench import __version__
 from gmbench.run.cell import Cell
 from gmbench.core.env import manifest
 from gmbench.core.errors import GmbenchError
@@ -88,15 +86,8 @@ def execute_here(cell: Cell) -> tuple[dict[str, Any], list[tuple]]:
 def failed_row(cell: Cell, error: str) -> dict[str, Any]:
     """A store row for a cell that produced no result at all (its worker was lost, or the harness failed)."""
     now = time.time()
-    return {
-        "key": cell.key, "suite": cell.suite, "problem": cell.problem_config.get("name"),
-        "dim": cell.problem_config.get("dim"), "problem_config": json.dumps(cell.problem_config, sort_keys=True),
-        "method": cell.method.name, "label": cell.method.label,
-        "method_config": json.dumps(cell.method_config, sort_keys=True), "seed": cell.seed,
-        "budget": json.dumps(cell.budget.as_dict()), "device": cell.device, "dtype": cell.dtype,
-        "version": __version__, "status": "failed", "error": error, "stop_reason": "error",
-        "started": now, "ended": now, "summary": "{}", "nearest_exact": 1, "code": None,
-    }
+    return cell.row(status="failed", error=error, stop_reason="error", started=now, ended=now, summary="{}",
+                    nearest_exact=1, code=None)
 
 
 # ---- shared bookkeeping ---------------------------------------------------------------------------
