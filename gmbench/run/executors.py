@@ -105,6 +105,9 @@ class _Run:
         self.counts = {"done": 0, "failed": 0, "skipped": 0, "stale": 0, "busy": 0, "unavailable": 0}
         store.register_cells(cells)
         record_facts(store, cells, suite)  # what a report needs besides the results
+        for cell in cells:  # every code identity hashed now, from the sources as the run starts (cached per
+            if cell.available:  # process): editing the checkout during a long run changes none of them
+                cell_code(cell)
         store.begin_run(self.run_id, suite_name, {**manifest(device), **(extra_manifest or {})})
 
     def admit(self, cell: Cell) -> bool:
