@@ -39,7 +39,7 @@ Ours (documented choices):
   so that they start with mean 0); ``output_scale: learned`` (gmbench's default before 2026-12) makes
   s = exp(a) a learnable parameter with that initialisation. Measured on the paper's two functions at
   D = 100, 92-100 % of the action loss's gradient norm goes into a, so after clipping an action step
-  mostly rescales the surrogate (docs/plnet.md has the ablation). Every action iteration reports the
+  mostly rescales the surrogate (the suite plnet-ablation measures the variants). Every action iteration reports the
   share of the gradient norm per parameter group (``share_scale``, ``share_c``, ``share_orth``,
   ``share_mon``) and how far the learned minimum moved (``moved``);
 * θ is updated as Algorithm 1 writes it, θ ← θ − ∇L (``optimizer: sgd``, ``lr`` = 1) with the norm clipped at

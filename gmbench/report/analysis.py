@@ -39,7 +39,7 @@ import pandas as pd
 from gmbench.core.errors import GmbenchError
 from gmbench.report.labels import problem_label
 from gmbench.report.targets import DEFAULT, TargetSpec, dist_threshold
-from gmbench.store.sqlite import charged
+from gmbench.store.sqlite import charged, config_json
 
 
 @dataclass
@@ -78,7 +78,7 @@ def load(store: Any, suite: str | None = None, problems: Iterable[str] | None = 
         lay = facts.layout(cfg)
         label = problem_label(cfg)
         f_star = cfg.get("f_star")
-        ckey = json.dumps(json.loads(r.problem_config), sort_keys=True) if r.problem_config else None
+        ckey = config_json(json.loads(r.problem_config)) if r.problem_config else None
         recs.append({
             "key": r.key, "suite": r.slot_suite, "problem": label, "name": cfg.get("name"), "dim": int(cfg.get("dim") or r.dim),
             "instance": int(cfg.get("instance", 0) or 0), "method": r.slot_label, "method_name": r.method,

@@ -4,10 +4,10 @@ ladders. A store written before runs recorded facts gets them derived once (:mod
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from gmbench.report.plots import IterationPlot
+from gmbench.store.sqlite import config_json
 
 
 class Facts:
@@ -19,7 +19,7 @@ class Facts:
 
     def problem(self, cfg: dict[str, Any]) -> dict[str, Any]:
         """{"layout", "reference", ...} of a stored problem configuration."""
-        key = json.dumps(cfg, sort_keys=True)
+        key = config_json(cfg)
         got = self._problems.get(key)
         if got is None:
             if key not in self._derived:

@@ -19,6 +19,7 @@ from gmbench.core.errors import GmbenchError
 from gmbench.core.wording import as_first_recorded
 from gmbench.methods import METHODS, make_method
 from gmbench.problems import make_problem
+from gmbench.store.sqlite import config_json
 
 #: torch intra-op threads per cell unless ``gmbench run --threads N`` says otherwise. One, because a
 #: cell's budget is wall-clock time and threads are part of it: with torch's default (one thread per
@@ -68,9 +69,9 @@ class Cell:
         version), written here once for every row (a finished cell's and a failed one's), and ``result``."""
         return {
             "key": self.key, "suite": self.suite, "problem": self.problem_config.get("name"),
-            "dim": self.problem_config.get("dim"), "problem_config": json.dumps(self.problem_config, sort_keys=True),
+            "dim": self.problem_config.get("dim"), "problem_config": config_json(self.problem_config),
             "method": self.method.name, "label": self.method.label,
-            "method_config": json.dumps(self.method_config, sort_keys=True), "seed": self.seed,
+            "method_config": config_json(self.method_config), "seed": self.seed,
             "budget": json.dumps(self.budget.as_dict()), "device": self.device, "dtype": self.dtype,
             "version": __version__, **result,
         }

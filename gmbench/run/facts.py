@@ -12,15 +12,9 @@ the same output whatever spelling of ``--suite`` or plugin state they are run wi
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
-from gmbench.store.sqlite import Store
-
-
-def problem_key(config: dict[str, Any]) -> str:
-    """How the store names a problem configuration (the ``problem_config`` column)."""
-    return json.dumps(config, sort_keys=True)
+from gmbench.store.sqlite import Store, config_json
 
 
 def record_facts(store: Store, cells: list[Any], suite: Any = None) -> None:
@@ -32,7 +26,7 @@ def record_facts(store: Store, cells: list[Any], suite: Any = None) -> None:
     known = store.facts("problem")
     problems: dict[str, dict[str, Any]] = {}
     for c in cells:
-        key = problem_key(c.problem_config)
+        key = config_json(c.problem_config)
         if key in known or key in problems:
             continue
         layout = report_layout(c.problem_config)

@@ -250,6 +250,12 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     return db
 
 
+def config_json(config: dict[str, Any]) -> str:
+    """How the store writes a configuration (``problem_config``, ``method_config``, the facts' keys): JSON
+    with sorted keys, so that one configuration is one string."""
+    return json.dumps(config, sort_keys=True)
+
+
 #: text columns a report prints as they are: shown through gmbench.core.text.printable
 SHOWN_TEXT = ("slot_suite", "slot_problem", "slot_label", "suite", "problem", "label", "method", "error",
               "unavailable")
@@ -349,7 +355,7 @@ class Store:
         now = time.time()
         with self.transaction() as db:
             for c in cells:
-                pconf = json.dumps(c.problem_config, sort_keys=True)
+                pconf = config_json(c.problem_config)
                 slot = f"{pconf}|{c.method.label}|{c.seed}"
                 db.execute(
                     "INSERT OR REPLACE INTO suite_cells VALUES (?,?,?,?,?,?,?,?,?,?)",

@@ -28,6 +28,7 @@ from gmbench.problems.base import Properties
 BEST_KNOWN_NOTE = keep_key_wording(
     "no certified global minimum; -650.64 is a loose upper bound from a short basin-hopping run (position "
     "moves and A<->B swaps, T = 0.8), not a reference",
+    # (the wording first recorded in cell keys, kept verbatim so that stored keys stay valid; never shown)
     "no certified global minimum; -650.64 is a loose BH upper bound (atoms.md §3.1), not a reference")
 
 BINARY_CLUSTER_PROPERTIES = Properties(

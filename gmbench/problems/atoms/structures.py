@@ -32,6 +32,7 @@ from gmbench.optim.relax import lbfgs_relax
 CCD_TABLE_VERSION = keep_key_wording(
     "ccd-lj-2025.1 (Cambridge Cluster Database, Wales & Doye, J. Phys. Chem. A 101, 5111 (1997): "
     "N = 13, 19, 26, 38, 55, 75, 98, 100, 147, 150)",
+    # (the wording first recorded in cell keys, kept verbatim so that stored keys stay valid; never shown)
     "ccd-lj-2025.1 (atoms.md §2: N = 13, 19, 26, 38, 55, 75, 98, 100, 147, 150)")
 
 CCD_ENERGIES: dict[int, float] = {
