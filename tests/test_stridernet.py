@@ -10,7 +10,8 @@ import torch
 from typer.testing import CliRunner
 
 import gmbench.problems.atoms  # noqa: F401
-from gmbench.studies import stridernet as sn
+from gmbench.methods import stridernet as sn
+from gmbench.studies.stridernet import bench_adapt, bench_forward  # the study's timing benches
 from gmbench.core.blackbox import BudgetExhausted, Budget
 from gmbench.core.errors import GmbenchError
 from gmbench.methods import make_method
@@ -281,8 +282,8 @@ def test_cli_train_then_adapt_end_to_end(tmp_path):
 
 def test_bench_functions_return_seconds():
     pytest.importorskip("gmbench.physics.md")
-    t = sn.bench_forward(n_steps=2, n_atoms=27)
-    a = sn.bench_adapt(n_epochs=1, T=2, n_atoms=27)
+    t = bench_forward(n_steps=2, n_atoms=27)
+    a = bench_adapt(n_epochs=1, T=2, n_atoms=27)
     assert 0 < t < 60 and 0 < a < 60 and math.isfinite(t + a)
 
 

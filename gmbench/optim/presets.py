@@ -6,7 +6,7 @@ dt_start, and the number of steps. FIRE runs in jax-md's order with dt_max = 4 d
 authors' ``FIRE_desc`` (M3RG-IITD/StriderNET): the paper's "dt_max 0.4" diverges on LJ, and only the
 code's value reproduces Table 1's FIRE column (:func:`gmbench.optim.fire.stridernet_fire`).
 The registered ``gd``/``adam``/``fire`` methods build their ``stridernet`` presets from this table
-and ``gmbench.studies.stridernet.baselines`` runs the same kernels with it, so the two cannot drift.
+and ``gmbench.methods.stridernet.baselines`` runs the same kernels with it, so the two cannot drift.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ import torch
 from gmbench.core.budget import synchronize
 from gmbench.models.gnn import PolicyConfig, StriderNet
 from gmbench.problems import make_problem
-from gmbench.studies.stridernet.adapt import adapt
-from gmbench.studies.stridernet.config import AdaptConfig
-from gmbench.studies.stridernet.model_io import load_model, open_blackbox
-from gmbench.studies.stridernet.rollout import rollout
+from gmbench.methods.stridernet.adapt import adapt
+from gmbench.methods.stridernet.config import AdaptConfig
+from gmbench.methods.stridernet.model_io import load_model, open_blackbox
+from gmbench.methods.stridernet.rollout import rollout
 
 
 def _bench_setup(n_atoms: int, batch: int, device: str | torch.device, model: str | Path | None):

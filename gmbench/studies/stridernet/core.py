@@ -1,6 +1,6 @@
 """Compatibility: the StriderNET study's public names, now split by concern across
-:mod:`gmbench.studies.stridernet` (``config``, ``rollout``, ``train``, ``adapt``, ``model_io``,
-``baselines``, ``bench``)."""
+:mod:`gmbench.methods.stridernet` (``config``, ``rollout``, ``train``, ``adapt``, ``model_io``,
+``baselines``) and :mod:`gmbench.studies.stridernet` (``bench``)."""
 
 from __future__ import annotations
 

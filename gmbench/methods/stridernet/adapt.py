@@ -12,8 +12,8 @@ from torch import Tensor
 
 from gmbench.core.blackbox import BlackBox, BudgetExhausted
 from gmbench.models.gnn import StriderNet
-from gmbench.studies.stridernet.config import AdaptConfig, check_estimator
-from gmbench.studies.stridernet.rollout import fire_baseline, loss_of, rollout, update
+from gmbench.methods.stridernet.config import AdaptConfig, check_estimator
+from gmbench.methods.stridernet.rollout import fire_baseline, loss_of, rollout, update
 
 
 @dataclass

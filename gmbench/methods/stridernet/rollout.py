@@ -11,7 +11,7 @@ from torch import Tensor
 from gmbench.core.blackbox import BlackBox
 from gmbench.models.gnn import StriderNet
 from gmbench.optim.relax import fire_relax, stridernet_fire
-from gmbench.studies.stridernet.config import LearnConfig
+from gmbench.methods.stridernet.config import LearnConfig
 
 
 @dataclass

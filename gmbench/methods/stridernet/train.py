@@ -13,8 +13,8 @@ from torch import Tensor
 from gmbench.core.blackbox import BlackBox
 from gmbench.core.errors import GmbenchError
 from gmbench.models.gnn import PolicyConfig, StriderNet
-from gmbench.studies.stridernet.config import TrainConfig, check_estimator, system_of
-from gmbench.studies.stridernet.rollout import fire_baseline, loss_of, rollout, update
+from gmbench.methods.stridernet.config import TrainConfig, check_estimator, system_of
+from gmbench.methods.stridernet.rollout import fire_baseline, loss_of, rollout, update
 
 
 @dataclass

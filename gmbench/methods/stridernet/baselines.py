@@ -16,7 +16,7 @@ from gmbench.optim.adam import adam_init, adam_step
 from gmbench.optim.gd import gd_init, gd_step
 from gmbench.optim.presets import STRIDERNET_BASELINES
 from gmbench.optim.relax import fire_relax, stridernet_fire
-from gmbench.studies.stridernet.config import system_of
+from gmbench.methods.stridernet.config import system_of
 
 # (GD lr, Adam lr, FIRE dt_start, steps) per system
 BASELINE_PARAMS = {system: tuple(row) for system, row in STRIDERNET_BASELINES.items()}

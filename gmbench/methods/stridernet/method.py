@@ -1,7 +1,7 @@
 """StriderNET (Bihani, Manchanda, Ranu & Krishnan, ICML 2023) as a benchmark method.
 
 A graph policy (``gmbench.models.gnn``) displaces every atom at every step; it is trained on starting
-structures and then *adapted* to each target structure (``gmbench.studies.stridernet`` has the algorithms and
+structures and then *adapted* to each target structure (``gmbench.methods.stridernet`` has the algorithms and
 the paper-versus-code choices). The cell's targets are the first ``n_targets`` structures of
 ``bb.starts``; the lowest-energy structure visited for target k is reported with ``start=k`` whenever
 it improves, so the harness can form the paper's Table 1 (per-target minima, then Min and Mean).
@@ -23,7 +23,7 @@ the time budget; those costs are measured in-cell and counted against the budget
 
 Defaults are the paper's: T = 15, γ = 0.9, Adam lr 5e-3, element-wise clip 0.1, 1000 adaptation
 epochs, best of 10 seeds per target, 10 targets; ``estimator`` "pathwise" is what the authors' code
-computes, "reinforce" the paper's Eq. 10 (see ``gmbench.studies.stridernet``).
+computes, "reinforce" the paper's Eq. 10 (see ``gmbench.methods.stridernet``).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import torch
 from gmbench.core.blackbox import BlackBox
 from gmbench.core.errors import GmbenchError
 from gmbench.methods.base import Method, Report, register_method
-from gmbench.studies import stridernet as sn
+from gmbench.methods import stridernet as sn
 
 
 @register_method("stridernet", aliases=("strider-net",))
