@@ -144,6 +144,8 @@ def run(
     threads: Optional[int] = typer.Option(None, "--threads", help="torch threads per cell (default 1: on a shared "
                                           "machine torch's one thread per core oversubscribes the cores; recorded in "
                                           "each cell, part of its key when not 1)."),
+    sealed: bool = typer.Option(False, "--sealed", help="Run each method in its own confined process that reaches "
+                                "nothing but its BlackBox (same results; for leaderboards and third-party methods)."),
     executor: str = typer.Option("local", "--executor", help="local (one cell after another here) or ray "
                                  "(one Ray task per cell; pip install 'gmbench[ray]')."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to use: auto or HOST:PORT "
@@ -163,7 +165,7 @@ def run(
 
     s, cells, dev, total = select_cells(suite, device, parse_budget(budget) if budget is not None else None,
                                         parse_seeds(seeds) if seeds else None, threads, problem, method,
-                                        parse_shard(shard) if shard is not None else None)
+                                        parse_shard(shard) if shard is not None else None, sealed)
     check_executor(executor, address)  # before the store exists: a failed start leaves nothing behind
     from gmbench.store.sqlite import network_filesystem
 
@@ -175,10 +177,13 @@ def run(
     if shard is not None:
         console.print(f"shard {shard.strip()}: {len(cells)} of {total} cells", highlight=False)
     st = Store(store)
-    for w in s.warnings:
+    from gmbench.run.api import sealed_warning
+
+    for w in [*s.warnings, *filter(None, [sealed_warning(cells)])]:
         console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
     _warn_if_loaded()
-    console.print(f"suite [bold]{escape(s.name)}[/]: {len(cells)} cells on {dev}, store {escape(str(store))}", highlight=False)
+    console.print(f"suite [bold]{escape(s.name)}[/]: {len(cells)} cells on {dev}"
+                  f"{', sealed' if cells and cells[0].sealed else ''}, store {escape(str(store))}", highlight=False)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                         console=console, disable=quiet)
     from gmbench.run.signals import stop_on_signal

@@ -6,6 +6,8 @@ and line. A suite is found by path, or by name in the project's ``suites/`` fold
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,7 @@ class Suite:
     resources: dict[str, Any] = field(default_factory=dict)  # Ray resources per cell (--executor ray)
     plugins: list[str] = field(default_factory=list)  # plugin modules / absolute .py paths, loaded at parse
     warnings: list[str] = field(default_factory=list)  # settings that have no effect, said once by `run`
+    sealed: bool = False  # run every method in its own confined process (gmbench.sandbox; `gmbench run --sealed`)
 
 
 def find_suite(name_or_path: str) -> Path:
@@ -251,7 +254,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(data, dict):
         raise GmbenchError(f"{path}: a suite must be a YAML mapping")
     _check_keys(path, data, {"name", "description", "device", "dtype", "seeds", "budget", "problems", "methods",
-                             "secret", "targets", "resources", "plugins"}, "suite")
+                             "secret", "targets", "resources", "plugins", "sealed"}, "suite")
     for req in ("budget", "problems", "methods"):
         if req not in data:
             raise _err(path, data, None, f"missing required key {req!r}")
@@ -276,6 +279,9 @@ def parse_suite(data: Any, path: Path) -> Suite:
     secret = data.get("secret", "")
     if not isinstance(secret, str):
         raise _err(path, data, "secret", f"secret must be a string, got {type(secret).__name__}")
+    sealed = data.get("sealed", False)
+    if not isinstance(sealed, bool):
+        raise _err(path, data, "sealed", f"sealed must be true or false, got {sealed!r}")
 
     _check_text(path, data, "name", data.get("name", path.stem), "suite name")
     _check_text(path, data, "description", data.get("description", ""), "description")
@@ -316,9 +322,12 @@ def parse_suite(data: Any, path: Path) -> Suite:
         for inst in _instances(path, p, secret):  # problem x instance, expanded like seeds
             spec = ProblemSpec(str(p["name"]), dim, bounds, {**params, **inst}, pb)
             try:  # resolve the name and validate dimension/bounds now, with the line
-                systems.append(make_problem(spec.name, dim=spec.dim, bounds=spec.bounds, **spec.params).config().get("system"))
+                built = make_problem(spec.name, dim=spec.dim, bounds=spec.bounds, **spec.params)
             except GmbenchError as exc:
                 raise _err(path, p, "name", str(exc)) from exc
+            systems.append(built.config().get("system"))
+            if isinstance(spec.params.get("secret"), str):  # the cell carries the instance's key, never the secret
+                spec = dataclasses.replace(spec, params={**spec.params, "secret": built.instance_key()})
             problems.append(spec)
 
     methods = []
@@ -363,7 +372,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
         warnings.append(f"{path}: secret has no effect: no problem entry has instances >= 1 (instance 0 is the "
                         "function as published)")
     return Suite(str(data.get("name", path.stem)), path, str(data.get("description", "")), device, dtype, seeds, budget, problems, methods,
-                 targets=targets, resources=resources, plugins=plugins, warnings=warnings)
+                 targets=targets, resources=resources, plugins=plugins, warnings=warnings, sealed=sealed)
 
 
 def _check_text(path: Path, d: Any, key: str, value: Any, what: str) -> None:

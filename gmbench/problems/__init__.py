@@ -16,7 +16,7 @@ from gmbench.config.params import build, nondefault
 from gmbench.core.errors import GmbenchError
 from gmbench.core.registry import Registry
 from gmbench.problems.base import REPORT_LAYOUTS, Assessment, Problem, Properties
-from gmbench.problems.functions.spec import FunctionProblem
+from gmbench.problems.functions.spec import FunctionProblem, InstanceKey
 from gmbench.problems.functions.spec import FunctionSpec
 
 
@@ -65,11 +65,12 @@ def register_problem(
 class FunctionParams:
     """Parameters of every analytic function: the instance (0 = the function as published; k >= 1 a
     deterministic shift, and with ``rotate`` a rotation, derived from the name, D and k, as COCO's
-    instances) and an optional ``secret`` that enters the derivation."""
+    instances) and an optional ``secret`` that enters the derivation (a suite's secret reaches a cell as
+    the instance's :class:`~gmbench.problems.functions.spec.InstanceKey`, never in clear)."""
 
     instance: int = 0
     rotate: bool = False
-    secret: str = ""
+    secret: "str | InstanceKey" = ""
 
 
 def register_function(spec: FunctionSpec) -> FunctionSpec:

@@ -20,10 +20,11 @@ from gmbench.core.errors import GmbenchError, unknown_name
 def select_cells(suite: Any, device: str | None = None, budget: Budget | None = None,
                  seeds: Sequence[int] | None = None, threads: int | None = None,
                  problems: Sequence[str] | None = None, methods: Sequence[str] | None = None,
-                 shard: tuple[int, int] | None = None) -> tuple[Any, list[Any], str, int]:
+                 shard: tuple[int, int] | None = None, sealed: bool = False) -> tuple[Any, list[Any], str, int]:
     """(suite, cells, resolved device, cells before sharding) of a suite (a name, a path or a parsed
     :class:`~gmbench.config.suite.Suite`), with the overrides and filters of ``gmbench run``:
-    ``problems`` (names), ``methods`` (labels) and ``shard`` (i, n)."""
+    ``problems`` (names), ``methods`` (labels), ``shard`` (i, n) and ``sealed`` (each method in its own
+    confined process, :mod:`gmbench.sandbox`; also the suite's ``sealed: true``)."""
     from gmbench.config.suite import Suite, load_suite
     from gmbench.run.cell import expand
     from gmbench.core.env import resolve_device
@@ -54,7 +55,25 @@ def select_cells(suite: Any, device: str | None = None, budget: Budget | None = 
 
         pick = lambda k: in_shard(k, i, n)  # noqa: E731
     cells = expand(chosen, dev, budget, list(seeds) if seeds else None, threads=threads, pick=pick)
+    if sealed or s.sealed:
+        if not dev.startswith("cpu"):
+            raise GmbenchError("sealed runs are CPU-only for now (batches cross through shared host memory; CUDA "
+                               "IPC is not implemented): use --device cpu or run without --sealed")
+        for cell in cells:
+            cell.sealed = True
     return s, cells, dev, total
+
+
+def sealed_warning(cells: list[Any]) -> str | None:
+    """What a sealed run should say about its instances: cells on moved instances without a suite secret
+    (COCO's bbob instances included) have an x* that follows from a public instance number, so a method
+    that carries its own copy of the instance recipe can enumerate them by probing, sealed or not."""
+    public = sum(1 for c in cells if c.sealed and c.problem_config.get("instance")
+                 and not c.problem_config.get("secret_sha256"))
+    if not public:
+        return None
+    return (f"sealed: {public} cell(s) are on instances without a suite secret; their x* follows from the public "
+            "instance number, which a method can find by probing: add `secret:` to the suite for a leaderboard")
 
 
 def run_suite(suite: Any, store: str | Path = "results/gmbench.sqlite", *, executor: str = "local",

@@ -63,6 +63,8 @@ class Cell:
     method_config: dict[str, Any] = field(default_factory=dict)
     key: str = ""
     threads: int = DEFAULT_THREADS  # torch intra-op threads the cell may use
+    #: run the method in its own confined process (gmbench.sandbox); same results, so not in the key
+    sealed: bool = False
 
     def row(self, **result: Any) -> dict[str, Any]:
         """The cell's store row: its identity (key, names, configurations, seed, budget, device, dtype,

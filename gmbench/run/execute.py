@@ -9,13 +9,13 @@ import os
 import signal
 import threading
 import time
-import traceback
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import torch
 
 from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock, synchronize
+from gmbench.core.errors import method_failure
 from gmbench.methods import make_method
 from gmbench.problems import make_problem
 from gmbench.run.recorder import Inbox, Recorder
@@ -45,6 +45,7 @@ def hard_deadline(clock: Clock, limit: float | None) -> Iterator[None]:
 
     def handler(signum: int, frame: Any) -> None:
         if clock.elapsed() >= limit:
+            signal.setitimer(signal.ITIMER_REAL, 0.1)  # again and again, for a method that swallows it
             raise BudgetExhausted("killed")
         arm()
 
@@ -105,36 +106,27 @@ def _execute(cell: Cell) -> CellResult:
     problem.prepare()  # answer-free set-up (starting-structure pools) before the method clock starts
     torch.manual_seed(cell.seed)  # for methods that initialise networks from the global generator
     load_start = _load1()
+    limit = cell.budget.time_s + grace_s(cell.budget) if cell.budget.time_s is not None else None
+    session = None
+    if cell.sealed:  # the method runs in its own process (gmbench.sandbox); this one serves its requests
+        from gmbench.run.sealed import Session
+
+        session = Session(cell, problem, method)  # started, confined and built before the clock starts
     clock = Clock(device)
     cpu0 = time.process_time()
     bb = BlackBox.from_problem(problem, cell.budget, cell.seed, dtype, device, clock)
     inbox = Inbox(bb)
-    status, error, stop = "done", None, "finished"
-    limit = cell.budget.time_s + grace_s(cell.budget) if cell.budget.time_s is not None else None
-    try:
-        with catch_interrupts(), hard_deadline(clock, limit):  # a signal's KeyboardInterrupt is recorded as such
-            try:
-                method.run(bb, inbox)
-            except BudgetExhausted as exc:
-                stop = exc.reason
-    except BudgetExhausted as exc:  # the alarm fired between the inner handler and the context exit
-        stop = exc.reason
-    except (SystemExit, KeyboardInterrupt) as exc:
-        if isinstance(exc, KeyboardInterrupt) and delivered():
-            raise  # Ctrl-C or SIGTERM: stop the suite (the cell is released and runs again next time)
-        status, stop = "failed", "error"  # raised by the method itself: its cell fails, the suite goes on
-        tb = traceback.extract_tb(exc.__traceback__)
-        where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
-        what = f"SystemExit({exc.code!r})" if isinstance(exc, SystemExit) else type(exc).__name__
-        error = f"{what} raised inside the method{where} (a method must not exit or interrupt the process)"
-    except Exception as exc:  # a failing method is a result, not a crash of the suite
-        status, stop = "failed", "error"
-        tb = traceback.extract_tb(exc.__traceback__)
-        where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
-        error = f"{type(exc).__name__}: {exc}{where}"
+    status, error, stop, child_cpu = "done", None, "finished", 0.0
+    if session is not None:
+        try:
+            status, stop, error, child_cpu = session.serve(bb, inbox, clock, limit, grace_s(cell.budget))
+        finally:
+            session.close()
+    else:
+        status, stop, error = _run_here(method, bb, inbox, clock, limit)
     synchronize(device)
     wall = clock.elapsed()
-    cpu_s = time.process_time() - cpu0
+    cpu_s = time.process_time() - cpu0 + (child_cpu or 0.0)
     load_end = _load1()
     cpu_util = cpu_s / (wall * cell.threads) if device.type == "cpu" and wall > 0 else None
     t0 = time.perf_counter()
@@ -161,6 +153,7 @@ def _execute(cell: Cell) -> CellResult:
         "cpu_s": cpu_s,
         "cpu_util": cpu_util,
         "threads": cell.threads,
+        "sealed": session.protection if session is not None else None,
         "load_start": load_start,
         "load_end": load_end,
         "started": started,
@@ -173,6 +166,34 @@ def _execute(cell: Cell) -> CellResult:
     trace = [(r.t, r.n_energy, r.n_grad, _f(r.energy), _f(r.gap), r.dist, r.dist_nearest, r.oob,
               json.dumps(r.scalars), r.n_cost, r.pred) for r in rec.rows]
     return CellResult(row, trace)
+
+
+def _run_here(method: Any, bb: BlackBox, inbox: Inbox, clock: Clock, limit: float | None
+              ) -> tuple[str, str, str | None]:
+    """Run the method in this process: (status, stop reason, error). A method still running past ``limit``
+    gets ``BudgetExhausted('killed')`` (SIGALRM, again every 0.1 s while it goes on); one that swallows
+    it is not stopped here (only a sealed run can do that) but its cell is marked ``overrun``."""
+    status, error, stop = "done", None, "finished"
+    try:
+        with catch_interrupts(), hard_deadline(clock, limit):  # a signal's KeyboardInterrupt is recorded as such
+            try:
+                method.run(bb, inbox)
+            except BudgetExhausted as exc:
+                stop = exc.reason
+    except BudgetExhausted as exc:  # the alarm fired between the inner handler and the context exit
+        stop = exc.reason
+    except (SystemExit, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt) and delivered():
+            raise  # Ctrl-C or SIGTERM: stop the suite (the cell is released and runs again next time)
+        status, stop, error = "failed", "error", method_failure(exc)  # raised by the method itself: its cell
+        # fails, the suite goes on
+    except Exception as exc:  # a failing method is a result, not a crash of the suite
+        status, stop, error = "failed", "error", method_failure(exc)
+    if limit is not None and clock.elapsed() > limit + 0.5 and status == "done":
+        status, stop = "overrun", "overrun"
+        error = (f"the method returned {clock.elapsed() - limit:.1f} s after its time budget and grace: it did not "
+                 "stop when told (a sealed run stops such a method by force)")
+    return status, stop, error
 
 
 def _f(v: float) -> float | None:

@@ -72,6 +72,9 @@ ADDED_COLUMNS = [
     # the prediction so far at each trace row (gmbench.run.recorder: the one rule, applied when the cell
     # is assessed); NULL for rows stored before, whose predictions report/legacy.py derives
     ("traces", "pred", "INTEGER"),
+    # how the method was isolated (gmbench.sandbox): NULL in this process, else the confinement that held
+    # in its own process ("landlock+audit" or "audit")
+    ("cells", "sealed", "TEXT"),
 ]
 
 # A claim's lease: the holder renews it every LEASE_RENEW_S while the cell runs; a claim whose lease has
@@ -86,7 +89,7 @@ CELL_COLUMNS = [
     "min_dist", "min_dist_nearest", "avg_err_per_dim", "avg_err_per_dim_nearest",
     "final_oob", "final_t", "n_candidates", "n_energy", "n_grad",
     "wall_s", "harness_s", "overrun_s", "started", "ended", "best_x", "summary", "code",
-    "cpu_s", "cpu_util", "threads", "load_start", "load_end", "n_cost", "n_local", "code_files",
+    "cpu_s", "cpu_util", "threads", "load_start", "load_end", "n_cost", "n_local", "code_files", "sealed",
 ]
 TRACE_COLUMNS = ["key", "idx", "t", "n_energy", "n_grad", "energy", "gap", "dist", "dist_nearest", "oob", "scalars",
                  "n_cost", "pred"]

@@ -99,7 +99,10 @@ class FunctionProblem(Problem):
         if rotate and instance == 0:
             raise GmbenchError(f"problem {spec.name!r}: rotate needs an instance >= 1 (instance 0 is the function "
                                "as published)")
-        if not isinstance(secret, str):
+        if isinstance(secret, InstanceKey):
+            if (secret.name, secret.dim, secret.instance, secret.rotate) != (spec.name, dim, instance, rotate):
+                raise GmbenchError(f"problem {spec.name!r}: the instance key is for {secret!r}, not this instance")
+        elif not isinstance(secret, str):
             raise GmbenchError(f"problem {spec.name!r}: secret must be a string, got {type(secret).__name__}")
         self.spec = spec
         self.name = spec.name
@@ -108,11 +111,13 @@ class FunctionProblem(Problem):
         self.lower = torch.full((dim,), lo, dtype=torch.float64)
         self.upper = torch.full((dim,), hi, dtype=torch.float64)
         self.instance, self.rotate = instance, rotate
-        self._secret_tag = secret_tag(secret) if secret and instance else ""
+        key = secret if isinstance(secret, InstanceKey) else None
+        self._secret_tag = key.tag if key else secret_tag(secret) if secret and instance else ""
+        self._seed = key.seed if key else InstanceTransform.seed(spec.name, dim, instance, secret, rotate) if instance else 0
         self._tf: InstanceTransform | None = None
         self._ps: RotatedProductSet | None = None
         if instance:
-            self._tf = InstanceTransform.derive(spec.name, dim, instance, secret, lo, hi, rotate, self._x_star0())
+            self._tf = InstanceTransform.derive(self._seed, dim, lo, hi, rotate, self._x_star0())
             if rotate:
                 self.properties = dataclasses.replace(self.properties, note=(
                     (self.properties.note + "; " if self.properties.note else "")
@@ -255,6 +260,12 @@ class FunctionProblem(Problem):
                 return known[d.argmin(dim=-1)].reshape(x.shape).to(x), spec.minimizers_exact
         return super().nearest_minimizer(x)
 
+    def instance_key(self) -> InstanceKey | None:
+        """What rebuilds this instance without its secret (None for instance 0)."""
+        if not self.instance:
+            return None
+        return InstanceKey(self.spec.name, self.dim, self.instance, self.rotate, self._seed, self._secret_tag)
+
     def config(self) -> dict[str, Any]:
         cfg: dict[str, Any] = {"name": self.name, "dim": self.dim,
                                "bounds": [float(self.lower[0]), float(self.upper[0])]}
@@ -266,6 +277,25 @@ class FunctionProblem(Problem):
             if self._secret_tag:
                 cfg["secret_sha256"] = self._secret_tag
         return cfg
+
+
+@dataclass(frozen=True)
+class InstanceKey:
+    """A suite secret as one instance needs it: the seed of that instance's derivation
+    (:meth:`InstanceTransform.seed`, a SHA-256 of the function, dimension, instance number, rotation and
+    secret) and the secret's tag, never the secret. The suite loader replaces a problem's ``secret`` by
+    its key, so cells, Ray workers and sealed parents hold what rebuilds that one instance and nothing
+    that reveals the secret (or any other instance). Its repr hides the seed."""
+
+    name: str
+    dim: int
+    instance: int
+    rotate: bool
+    seed: int
+    tag: str
+
+    def __repr__(self) -> str:
+        return f"InstanceKey({self.name}, dim={self.dim}, instance={self.instance}, secret {self.tag})"
 
 
 def secret_tag(secret: str) -> str:
@@ -319,11 +349,10 @@ class InstanceTransform:
         return int.from_bytes(h[:8], "little") & (2**63 - 1)
 
     @classmethod
-    def derive(cls, name: str, dim: int, k: int, secret: str, lo: float, hi: float, rotate: bool,
-               x_star0: Tensor) -> "InstanceTransform":
-        """Instance ``k`` of the function ``name`` in ``dim`` dimensions on the box [lo, hi]^dim, whose
-        published minimizer is ``x_star0``."""
-        g = torch.Generator(device="cpu").manual_seed(cls.seed(name, dim, k, secret, rotate))
+    def derive(cls, seed: int, dim: int, lo: float, hi: float, rotate: bool, x_star0: Tensor) -> "InstanceTransform":
+        """The instance of generator seed ``seed`` (:meth:`seed`) in ``dim`` dimensions on the box
+        [lo, hi]^dim, of a function whose published minimizer is ``x_star0``."""
+        g = torch.Generator(device="cpu").manual_seed(seed)
         u = torch.rand(dim, generator=g, dtype=torch.float64)
         shift = (lo + 0.1 * (hi - lo)) + 0.8 * (hi - lo) * u
         if not rotate:

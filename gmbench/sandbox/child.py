@@ -1,0 +1,311 @@
+"""The sealed child: the zygote that forks one child per cell, and the child's side of a cell.
+
+The **zygote** is started by the parent with an empty environment, ``/`` as its working directory and
+an argument list that names nothing of the run (:func:`gmbench.run.sealed.Zygote`); it imports torch,
+NumPy, SciPy's optimisers and gmbench's built-in methods (which import no problem, suite parser or
+harness module), then forks a child for each socket the parent hands it and tells the parent the
+child's pid. It never runs method code itself.
+
+A **child** reads its assignment (what a BlackBox exposes plus the method's name, module and
+configuration), confines itself (:func:`gmbench.sandbox.confine.confine`), imports the method's module
+if it is a plugin file, builds the method, and runs it on a :class:`SealedBlackBox`: a BlackBox whose
+energy, gradient, per-atom energy and starting-structure functions are requests to the parent. The
+BlackBox keeps its own counters and clock (so ``evals_left`` and ``time_left`` answer locally) but the
+parent's are the ones that bind: it charges every request again and answers ``EXHAUSTED`` when the
+budget is spent. Autograd through the energy (``energy_graph``, per-atom energies with ``graph``) keeps
+the graph in the parent; a backward pass asks the parent for the vector-Jacobian product.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import importlib.util
+import math
+import os
+import pickle
+import signal
+import socket
+import sys
+import weakref
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
+from gmbench.core.errors import method_failure
+from gmbench.sandbox import protocol as P
+
+
+@dataclass
+class Assignment:
+    """All a sealed child receives: the BlackBox's public part and the method's configuration."""
+
+    method: str                 # registered name
+    module: str                 # the method's module: a dotted name, or a plugin file's path
+    params: dict[str, Any]      # the method's resolved parameters
+    system: str | None          # the atomistic system's name (methods pick per-system defaults), or None
+    dim: int
+    lower: Tensor
+    upper: Tensor
+    dtype: str
+    device: str
+    seed: int
+    budget: Budget
+    threads: int
+    structure: Any              # gmbench.problems.base.Structure or None (public: species, box, system)
+    n_out: int                  # per-point outputs of atom_energies (N atoms), 0 if none
+    has_sampler: bool
+    allow_read: tuple[tuple[str, ...], tuple[str, ...]]  # (directories, files) it may read once confined
+    scratch: str                 # a private directory it may write (removed by the parent afterwards)
+
+
+class Link:
+    """The child's end of the socket and the shared buffer; every remote call goes through here."""
+
+    def __init__(self, sock: socket.socket, dim: int, dtype: torch.dtype, n_out: int):
+        self.sock, self.dim, self.dtype, self.n_out = sock, dim, dtype, max(n_out, 1)
+        self.itemsize = torch.empty((), dtype=dtype).element_size()
+        self.buf: P.SharedBuffer | None = None
+        self.freed: list[int] = []  # autograd graphs the parent may drop (sent with the next graph request)
+
+    # ---- plumbing -------------------------------------------------------------------------------
+    def ensure(self, nbytes: int) -> P.SharedBuffer:
+        if self.buf is None or self.buf.nbytes < nbytes:
+            size = max(nbytes, 2 * (self.buf.nbytes if self.buf else 0), 1 << 16)
+            old, self.buf = self.buf, P.SharedBuffer.create(size)
+            P.send(self.sock, P.BUFFER, size, fds=[self.buf.fd])
+            self.answer()
+            if old is not None:
+                old.close()
+        return self.buf
+
+    def answer(self) -> tuple[int, int, int]:
+        msg = P.recv(self.sock)
+        if msg is None:  # the parent is gone: nothing to report to
+            os._exit(3)
+        op, a, b, c, tail, fds = msg
+        for fd in fds:
+            os.close(fd)
+        if op == P.OK:
+            return a, b, c
+        info = P.tail_json(tail) or {}
+        if op == P.EXHAUSTED:
+            raise BudgetExhausted(str(info.get("reason", "evals")))
+        kind = {"ValueError": ValueError, "TypeError": TypeError}.get(info.get("type"), RuntimeError)
+        raise kind(str(info.get("message", "the harness refused the request")))
+
+    def put(self, x: Tensor, n: int, k: int) -> tuple[P.SharedBuffer, int, int]:
+        out, grad, total = P.layout(n, self.dim, k, self.itemsize)
+        buf = self.ensure(total)
+        buf.view(0, n * self.dim, self.dtype).copy_(x.reshape(-1))
+        return buf, out, grad
+
+    # ---- the BlackBox's functions ---------------------------------------------------------------
+    def energy(self, x: Tensor) -> Tensor:
+        graph = torch.is_grad_enabled()  # BlackBox.energy runs under no_grad, energy_graph under enable_grad
+        if graph and x.requires_grad:
+            return _Graph.apply(x, self, P.ENERGY_GRAPH)
+        return self._plain(P.ENERGY_GRAPH if graph else P.ENERGY, x, 1)
+
+    def atom_energy(self, x: Tensor) -> Tensor:
+        if torch.is_grad_enabled() and x.requires_grad:
+            return _Graph.apply(x, self, P.ATOMS)
+        return self._plain(P.ATOMS, x, self.n_out)
+
+    def _plain(self, op: int, x: Tensor, k: int) -> Tensor:
+        n = int(x[..., 0].numel())
+        buf, out, _ = self.put(x.detach(), n, k)
+        P.send(self.sock, op, n, 2 if torch.is_grad_enabled() else 0)  # 2: charged as a graph call, none kept
+        self.answer()
+        return buf.view(out, n * k, self.dtype).clone().reshape(*x.shape[:-1], *((k,) if op == P.ATOMS else ()))
+
+    def graph_forward(self, op: int, x: Tensor) -> tuple[Tensor, int]:
+        k = self.n_out if op == P.ATOMS else 1
+        n = int(x[..., 0].numel())
+        buf, out, _ = self.put(x.detach(), n, k)
+        freed, self.freed = self.freed[:4000], self.freed[4000:]
+        P.send(self.sock, op, n, 1, tail={"free": freed} if freed else None)
+        _, _, gid = self.answer()
+        y = buf.view(out, n * k, self.dtype).clone().reshape(*x.shape[:-1], *((k,) if op == P.ATOMS else ()))
+        return y, gid
+
+    def vjp(self, gid: int, v: Tensor, shape: torch.Size) -> Tensor:
+        n = int(math.prod(shape[:-1]))
+        k = v.numel() // max(n, 1)
+        _, grad, total = P.layout(n, self.dim, k, self.itemsize)
+        buf = self.ensure(total)
+        buf.view(0, v.numel(), self.dtype).copy_(v.reshape(-1))
+        P.send(self.sock, P.VJP, n, gid)
+        self.answer()
+        return buf.view(grad, n * self.dim, self.dtype).clone().reshape(shape)
+
+    def energy_and_grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        n = int(x[..., 0].numel())
+        buf, out, grad = self.put(x.detach(), n, 1)
+        P.send(self.sock, P.ENERGY_GRAD, n)
+        self.answer()
+        return (buf.view(out, n, self.dtype).clone().reshape(x.shape[:-1]),
+                buf.view(grad, n * self.dim, self.dtype).clone().reshape(x.shape))
+
+    def sampler(self, n: int, generator: torch.Generator) -> Tensor:
+        state = generator.get_state()
+        out, _, total = P.layout(int(n), self.dim, 1, 8)
+        buf = self.ensure(total + state.numel())
+        buf.view(total, state.numel(), torch.uint8).copy_(state)
+        P.send(self.sock, P.STARTS, int(n), state.numel(), total)
+        self.answer()
+        generator.set_state(buf.view(total, state.numel(), torch.uint8).clone())
+        return buf.view(0, int(n) * self.dim, torch.float64).clone().reshape(int(n), self.dim)
+
+    def report(self, bb: BlackBox, x: Tensor, **scalars: Any) -> None:
+        if x.numel() != bb.dim:
+            raise ValueError(f"report() takes one point of dimension {bb.dim}, got shape {tuple(x.shape)}")
+        bb._charge(1, grad=False)
+        buf = self.ensure(P.layout(1, self.dim, 1, 8)[2])
+        buf.view(0, self.dim, torch.float64).copy_(x.detach().reshape(-1))
+        values = {str(k): _scalar(v) for k, v in scalars.items()}
+        P.send(self.sock, P.REPORT, 1, tail={k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
+        self.answer()
+
+    def count_local(self, n: int) -> None:
+        P.send(self.sock, P.LOCAL, int(n))
+        self.answer()
+
+
+class _Graph(torch.autograd.Function):
+    """An energy (or per-atom energies) whose autograd graph lives in the parent."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, link: Link, op: int) -> Tensor:  # type: ignore[override]
+        y, gid = link.graph_forward(op, x)
+        ctx.link, ctx.gid, ctx.shape = link, gid, x.shape
+        weakref.finalize(ctx, link.freed.append, gid)  # the graph's node is gone: the parent may drop it
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, v: Tensor) -> tuple[Tensor, None, None]:  # type: ignore[override]
+        return ctx.link.vjp(ctx.gid, v.contiguous(), ctx.shape), None, None
+
+
+class SealedBlackBox(BlackBox):
+    """A BlackBox whose functions are requests to the parent (its counters mirror the parent's)."""
+
+    __slots__ = ("_link",)
+
+    def count_local(self, n: int = 1) -> None:
+        super().count_local(n)
+        self._link.count_local(n)
+
+
+def _scalar(v: Any) -> float:
+    if isinstance(v, Tensor):
+        return float(v.detach().float().mean())
+    return float(v)
+
+
+# ---- the child ------------------------------------------------------------------------------------
+def _load_method_module(module: str) -> None:
+    if not module.endswith(".py"):
+        importlib.import_module(module)
+        return
+    name = f"gmbench_plugin_{os.path.splitext(os.path.basename(module))[0]}"
+    spec = importlib.util.spec_from_file_location(name, module)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+
+
+def run_cell(sock: socket.socket) -> None:
+    """Serve one cell: read the assignment, confine, build the method, run it, say how it ended."""
+    from threadpoolctl import threadpool_limits
+
+    from gmbench.sandbox.confine import confine
+
+    msg = P.recv(sock)
+    if msg is None or not msg[5]:
+        os._exit(4)
+    fd = msg[5][0]
+    with os.fdopen(fd, "rb") as f:
+        job: Assignment = pickle.load(f)  # written by the parent (trusted); the child never sends pickles
+    torch.set_num_threads(job.threads)
+    limits = threadpool_limits(limits=job.threads)
+    protection = confine(job.allow_read, job.scratch)
+    dtype = getattr(torch, job.dtype)
+    device = torch.device(job.device)
+    try:
+        _load_method_module(job.module)
+        from gmbench.methods import make_method
+
+        method = make_method(job.method, job.params, system=job.system)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent as the cell's error
+        P.send(sock, P.DONE, tail={"stop": "error", "error": method_failure(exc), "protection": protection})
+        P.recv(sock)
+        os._exit(0)
+    link = Link(sock, job.dim, dtype, job.n_out)
+    torch.manual_seed(job.seed)  # for methods that initialise networks from the global generator
+    generator = torch.Generator(device=device)
+    generator.manual_seed(job.seed)
+    P.send(sock, P.READY, tail={"protection": protection})
+    go = P.recv(sock)
+    if go is None or go[0] != P.GO:
+        os._exit(5)
+    bb = SealedBlackBox(link.energy, job.dim, job.lower, job.upper, device, dtype, generator, job.budget,
+                        Clock(device), link.sampler if job.has_sampler else None, job.structure,
+                        link.atom_energy if job.n_out else None, link.energy_and_grad)
+    bb._link = link
+    report: Callable[..., None] = lambda x, **s: link.report(bb, x, **s)  # noqa: E731
+    stop, error = "finished", None
+    try:
+        method.run(bb, report)
+    except BudgetExhausted as exc:
+        stop = exc.reason
+    except BaseException as exc:  # noqa: BLE001 - a failing method is a result
+        stop, error = "error", method_failure(exc)
+    limits.unregister() if hasattr(limits, "unregister") else None
+    P.send(sock, P.DONE, tail={"stop": stop, "error": error})
+    P.recv(sock)  # the parent has read the CPU time; then we go
+    os._exit(0)
+
+
+def zygote(ctrl_fd: int) -> None:
+    """Fork one child per cell socket the parent sends; answer each with the child's pid."""
+    import gmbench.methods  # noqa: F401  (the built-in methods, preloaded for every child)
+
+    for name in ("scipy.optimize", "cma", "threadpoolctl", "torch._dynamo"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    ctrl = socket.socket(fileno=ctrl_fd)
+    while True:
+        msg = P.recv(ctrl)
+        if msg is None:  # the parent is gone
+            os._exit(0)
+        fds = msg[5]
+        if not fds:
+            continue
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ctrl.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _die_with_parent()
+                run_cell(socket.socket(fileno=fds[0]))
+            finally:
+                os._exit(6)
+        os.close(fds[0])
+        P.send(ctrl, P.OK, pid)
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this child when the zygote ends (which ends when the harness does)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
