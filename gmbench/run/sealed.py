@@ -310,4 +310,7 @@ class Session:
         if op == P.LOCAL:
             bb.count_local(max(0, min(a, 1 << 40)))
             return 0, 0, 0
+        if op == P.SPENT:
+            reason = (P.tail_json(tail) or {}).get("reason") if tail else None
+            raise BudgetExhausted(reason if reason in ("evals", "time") else "evals")
         raise ValueError(f"unknown request {op}")

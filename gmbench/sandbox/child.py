@@ -195,6 +195,19 @@ class SealedBlackBox(BlackBox):
 
     __slots__ = ("_link",)
 
+    def _charge(self, n: int, grad: bool) -> None:
+        """Charge locally; when the local counters say the budget is spent, the parent hears it too (so it
+        gives the method its grace to return, then stops it) before the method does."""
+        try:
+            super()._charge(n, grad)
+        except BudgetExhausted as exc:
+            P.send(self._link.sock, P.SPENT, tail={"reason": exc.reason})
+            try:
+                self._link.answer()
+            except BudgetExhausted:
+                pass
+            raise
+
     def count_local(self, n: int = 1) -> None:
         super().count_local(n)
         self._link.count_local(n)

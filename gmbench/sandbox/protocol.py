@@ -40,6 +40,7 @@ LOCAL = 8           # a = local minimisations completed
 BUFFER = 9          # a = bytes; the memfd travels as SCM_RIGHTS
 DONE = 10           # tail: {"stop": ..., "error": ...}
 READY = 11          # the method is built; the parent starts the clock and answers GO
+SPENT = 12          # the child's own counter found the budget spent (tail: {"reason": ...}); answered EXHAUSTED
 # parent -> child answers
 OK = 0              # a = values per point in ``out`` (1 for energies, N for per-atom energies), c = graph id
 EXHAUSTED = 1       # tail: {"reason": "evals" | "time"}
@@ -48,7 +49,7 @@ GO = 3
 
 OPS = {ENERGY: "energy", ENERGY_GRAD: "energy_and_grad", ATOMS: "atom_energies", ENERGY_GRAPH: "energy_graph",
        VJP: "vjp", STARTS: "starts", REPORT: "report", LOCAL: "count_local", BUFFER: "buffer", DONE: "done",
-       READY: "ready"}
+       READY: "ready", SPENT: "spent"}
 
 
 def pair() -> tuple[socket.socket, socket.socket]:
