@@ -24,7 +24,9 @@ Figures:
    store) and the fixed cost per cell of many tiny cells (:mod:`gmbench.bench.overhead`);
 7. CMA-ES: generations per second of ``cma-es-torch``'s kernel (:mod:`gmbench.optim.cma`) next to pycma's
    ask/tell on the same sphere, D, λ and bounds: one instance at D = 100 and 1,000, and many seeds at once
-   (B instances batched in torch against pycma running B instances one after another).
+   (B instances batched in torch against pycma running B instances one after another);
+8. bbob: energy + gradient of the 24 functions against COCO's and IOHprofiler's originals;
+9. sealed runs: throughput of BlackBox calls from a sealed child against the same calls in-process.
 
 Every record also carries the peak memory of its measurement (CPU: peak RSS above the RSS before
 it, from Linux's VmHWM after resetting it through ``/proc/self/clear_refs``; CUDA:
@@ -38,6 +40,7 @@ tests.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -742,6 +745,48 @@ def fig_bbob(sz: Sizes, device: torch.device) -> list[Record]:
     return recs
 
 
+def fig_sealed(sz: Sizes, device: torch.device) -> list[Record]:
+    """Sealed against in-process (:mod:`gmbench.sandbox`): the same probe method (:mod:`gmbench.sandbox.probe`)
+    times its BlackBox calls in this process and in a sealed child, rounds interleaved, best of each. Cases:
+    schaffer-f7 energies at D = 100 in batches of 1, 100, 1,000 and 10,000 points, and a force call
+    (energy and gradient) of 100 LJ-100 structures. Ratio: sealed / in-process throughput; the per-call
+    latency (seconds per call) of each is in ``extra``. CPU only (a sealed run is CPU-only)."""
+    import gmbench.sandbox.probe  # noqa: F401  (registers the probe method)
+    from gmbench.core.blackbox import Budget
+    from gmbench.run.cell import make_cell
+    from gmbench.run.execute import execute
+
+    batches, calls = ((1, 100, 1_000), (200, 50, 5)) if sz.quick else ((1, 100, 1_000, 10_000), (3_000, 500, 100, 10))
+    cases = [("schaffer-f7", {"dim": 100}, {"batches": list(batches), "calls": list(calls)}, "energy, D=100"),
+             ("lj-cluster", {"problem_params": {"n": 100}},
+              {"batches": [100], "calls": [5 if sz.quick else 40], "grad": True}, "LJ-100 force call")]
+    rounds = 1 if sz.quick else sz.repeats
+    recs = []
+    for problem, where, params, what in cases:
+        best: dict[bool, dict[int, float]] = {False: {}, True: {}}
+        for _ in range(rounds):
+            for sealed in (False, True):
+                cell = make_cell(problem, "sealed-probe", Budget(), method_params=params, **where)
+                cell.sealed = sealed
+                res = execute(cell)
+                if res.row["status"] != "done":
+                    raise GmbenchError(f"perf: the sealed probe failed: {res.row['error']}")
+                for row in res.trace:
+                    sc = json.loads(row[8])
+                    b = int(sc["batch"])
+                    best[sealed][b] = max(best[sealed].get(b, 0.0), sc["points_per_s"])
+        for b in params["batches"]:
+            inner, outer = best[False][b], best[True][b]
+            recs.append(Record(9, f"sealed vs in-process, {what}, batch {b:,}", "points/s", gmbench=outer,
+                               reference=inner, reference_name="the same calls in-process", ratio=outer / inner,
+                               ratio_meaning="sealed / in-process throughput", target=">= 0.9 for batches >= 1,000",
+                               met=(outer / inner >= 0.9) if b >= 1_000 or "LJ" in what else None,
+                               notes=f"{problem}, float64, one thread; per call {b / outer * 1e6:.0f} us sealed, "
+                                     f"{b / inner * 1e6:.0f} us in-process; best of {rounds} interleaved rounds",
+                               extra={"batch": b, "sealed_s_per_call": b / outer, "in_process_s_per_call": b / inner}))
+    return recs
+
+
 FIGURES: dict[int, tuple[str, Callable[[Sizes, torch.device], list[Record]]]] = {
     1: ("energy + gradient throughput", fig_energy_grad),
     2: ("Adam sweep", fig_adam),
@@ -751,6 +796,7 @@ FIGURES: dict[int, tuple[str, Callable[[Sizes, torch.device], list[Record]]]] = 
     6: ("harness overhead", fig_overhead),
     7: ("CMA-ES vs pycma", fig_cma),
     8: ("bbob vs COCO and IOHprofiler", fig_bbob),
+    9: ("sealed runs vs in-process", fig_sealed),
 }
 
 

@@ -504,7 +504,7 @@ def perf(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Also write the results as JSON to this file."),
     quick: bool = typer.Option(False, "--quick", help="Tiny sizes (seconds; for tests and CI), not the issue's."),
-    figure: Optional[List[int]] = typer.Option(None, "--figure", help="Only these figures 1-8 (repeatable)."),
+    figure: Optional[List[int]] = typer.Option(None, "--figure", help="Only these figures 1-9 (repeatable)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="torch intra-op threads (default: torch's)."),
 ) -> None:
     """Speed of gmbench's own kernels, each next to its references and peers in the same process:

@@ -141,6 +141,8 @@ class Session:
         finally:
             os.close(fd)
         self.buf: P.SharedBuffer | None = None
+        self.n_out = max(job.n_out, 1)
+        self._views: dict[tuple[int, int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
         self.next_gid = 0
         self.protection: str | None = None
         self.early: tuple[str, str] | None = None  # (stop, error) when the method could not even be built
@@ -179,6 +181,21 @@ class Session:
             self.buf.close()
         self.sock.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def views(self, n: int, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x (n, D), out (n * k,) and grad (n * D,) in the shared buffer (bounds-checked; once per (n, k))."""
+        v = self._views.get((n, k))
+        if v is None:
+            if self.buf is None:
+                raise ValueError("no shared buffer yet")
+            dim = self.problem.dim
+            out, grad, _ = P.layout(n, dim, k, self.itemsize)
+            v = (self.buf.view(0, n * dim, self.dtype).view(n, dim), self.buf.view(out, n * k, self.dtype),
+                 self.buf.view(grad, n * dim, self.dtype))
+            if len(self._views) > 64:
+                self._views.clear()
+            self._views[(n, k)] = v
+        return v
 
     # ---- serving --------------------------------------------------------------------------------
     def serve(self, bb: BlackBox, inbox: Inbox, clock: Clock, limit: float | None, grace: float
@@ -245,6 +262,7 @@ class Session:
             if self.buf is not None:
                 self.buf.close()
             self.buf = P.SharedBuffer(fds[0], a)
+            self._views.clear()
             return 0, 0, 0
         for fd in fds:
             os.close(fd)
@@ -252,41 +270,33 @@ class Session:
         if buf is None:
             raise ValueError("no shared buffer yet")
         if op in (P.ENERGY, P.ENERGY_GRAD, P.ENERGY_GRAPH, P.ATOMS):
-            n = a
-            x = buf.view(0, n * dim, dtype).view(n, dim)
+            x, out_v, grad_v = self.views(a, self.n_out if op == P.ATOMS else 1)
             if op == P.ENERGY:
                 out = bb.energy(x)
             elif op == P.ENERGY_GRAD:
                 out, g = bb.energy_and_grad(x)
-                buf.view(P.layout(n, dim, 1, self.itemsize)[1], n * dim, dtype).copy_(g.reshape(-1))
-            else:
-                if op == P.ENERGY_GRAPH and b != 1:
-                    out = bb.energy_graph(x)
-                elif op == P.ATOMS and b != 1:
-                    out = bb.atom_energies(x, graph=b == 2)
-                else:  # keep the graph for the child's backward pass
-                    free = (P.tail_json(tail) or {}).get("free", []) if tail else []
-                    for gid in free if isinstance(free, list) else []:
-                        graphs.pop(gid, None) if isinstance(gid, int) else None
-                    xg = x.clone().requires_grad_(True)
-                    out = bb.energy_graph(xg) if op == P.ENERGY_GRAPH else bb.atom_energies(xg, graph=True)
-                    gid = self.next_gid = self.next_gid + 1
-                    graphs[gid] = (xg, out)
-                    k = out.numel() // max(n, 1)
-                    buf.view(P.layout(n, dim, k, self.itemsize)[0], out.numel(), dtype).copy_(out.detach().reshape(-1))
-                    return k, 0, gid
-            k = out.numel() // max(n, 1)
-            buf.view(P.layout(n, dim, k, self.itemsize)[0], out.numel(), dtype).copy_(out.detach().reshape(-1))
-            return k, 0, 0
+                grad_v.copy_(g.reshape(grad_v.shape))
+            elif b != 1:  # a graph call without a graph to keep (or per-atom energies without one)
+                out = bb.energy_graph(x) if op == P.ENERGY_GRAPH else bb.atom_energies(x, graph=b == 2)
+            else:  # keep the graph for the child's backward pass
+                free = (P.tail_json(tail) or {}).get("free", []) if tail else []
+                for gid in free if isinstance(free, list) else []:
+                    graphs.pop(gid, None) if isinstance(gid, int) else None
+                xg = x.clone().requires_grad_(True)
+                out = bb.energy_graph(xg) if op == P.ENERGY_GRAPH else bb.atom_energies(xg, graph=True)
+                gid = self.next_gid = self.next_gid + 1
+                graphs[gid] = (xg, out)
+                out_v.copy_(out.detach().reshape(out_v.shape))
+                return 0, 0, gid
+            out_v.copy_(out.reshape(out_v.shape))
+            return 0, 0, 0
         if op == P.VJP:
             xg, out = graphs[b]
-            n = a
-            if n != xg.shape[0]:
+            if a != xg.shape[0]:
                 raise ValueError("vjp: wrong batch size")
-            v = buf.view(0, out.numel(), dtype).view_as(out)
-            (g,) = torch.autograd.grad(out, xg, v, retain_graph=True)
-            k = out.numel() // max(n, 1)
-            buf.view(P.layout(n, dim, k, self.itemsize)[1], n * dim, dtype).copy_(g.reshape(-1))
+            x, _, grad_v = self.views(a, out.numel() // max(a, 1))
+            (g,) = torch.autograd.grad(out, xg, x.reshape(-1)[:out.numel()].view_as(out), retain_graph=True)
+            grad_v.copy_(g.reshape(grad_v.shape))
             return 0, 0, 0
         if op == P.STARTS:
             n, size, at = a, b, c

@@ -69,6 +69,7 @@ class Link:
         self.sock, self.dim, self.dtype, self.n_out = sock, dim, dtype, max(n_out, 1)
         self.itemsize = torch.empty((), dtype=dtype).element_size()
         self.buf: P.SharedBuffer | None = None
+        self._views: dict[tuple[int, int], tuple[Tensor, Tensor, Tensor]] = {}  # (n, k) -> x, out, grad
         self.freed: list[int] = []  # autograd graphs the parent may drop (sent with the next graph request)
 
     # ---- plumbing -------------------------------------------------------------------------------
@@ -76,6 +77,7 @@ class Link:
         if self.buf is None or self.buf.nbytes < nbytes:
             size = max(nbytes, 2 * (self.buf.nbytes if self.buf else 0), 1 << 16)
             old, self.buf = self.buf, P.SharedBuffer.create(size)
+            self._views.clear()
             P.send(self.sock, P.BUFFER, size, fds=[self.buf.fd])
             self.answer()
             if old is not None:
@@ -83,12 +85,11 @@ class Link:
         return self.buf
 
     def answer(self) -> tuple[int, int, int]:
-        msg = P.recv(self.sock)
-        if msg is None:  # the parent is gone: nothing to report to
+        data = self.sock.recv(P.MSG)  # the parent sends no descriptors after the assignment
+        if len(data) < P.HEADER.size:  # the parent is gone: nothing to report to
             os._exit(3)
-        op, a, b, c, tail, fds = msg
-        for fd in fds:
-            os.close(fd)
+        op, a, b, c = P.HEADER.unpack_from(data)
+        tail = data[P.HEADER.size:]
         if op == P.OK:
             return a, b, c
         info = P.tail_json(tail) or {}
@@ -97,11 +98,23 @@ class Link:
         kind = {"ValueError": ValueError, "TypeError": TypeError}.get(info.get("type"), RuntimeError)
         raise kind(str(info.get("message", "the harness refused the request")))
 
-    def put(self, x: Tensor, n: int, k: int) -> tuple[P.SharedBuffer, int, int]:
-        out, grad, total = P.layout(n, self.dim, k, self.itemsize)
-        buf = self.ensure(total)
-        buf.view(0, n * self.dim, self.dtype).copy_(x.reshape(-1))
-        return buf, out, grad
+    def views(self, n: int, k: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The batch's regions of the shared buffer, x (n, D), out (n * k,) and grad (n, D), made once per
+        (n, k) and buffer."""
+        v = self._views.get((n, k))
+        if v is None:
+            out, grad, total = P.layout(n, self.dim, k, self.itemsize)
+            buf = self.ensure(total)
+            v = self._views[(n, k)] = (buf.view(0, n * self.dim, self.dtype).view(n, self.dim),
+                                       buf.view(out, n * k, self.dtype), buf.view(grad, n * self.dim, self.dtype))
+        return v
+
+    def put(self, x: Tensor, k: int) -> tuple[int, Tensor, Tensor]:
+        """Copy the batch x (..., D) into the buffer: (n, out view, grad view)."""
+        n = x.numel() // self.dim if self.dim else 0
+        xv, out, grad = self.views(n, k)
+        xv.copy_(x.reshape(n, self.dim))
+        return n, out, grad
 
     # ---- the BlackBox's functions ---------------------------------------------------------------
     def energy(self, x: Tensor) -> Tensor:
@@ -116,39 +129,33 @@ class Link:
         return self._plain(P.ATOMS, x, self.n_out)
 
     def _plain(self, op: int, x: Tensor, k: int) -> Tensor:
-        n = int(x[..., 0].numel())
-        buf, out, _ = self.put(x.detach(), n, k)
+        n, out, _ = self.put(x.detach(), k)
         P.send(self.sock, op, n, 2 if torch.is_grad_enabled() else 0)  # 2: charged as a graph call, none kept
         self.answer()
-        return buf.view(out, n * k, self.dtype).clone().reshape(*x.shape[:-1], *((k,) if op == P.ATOMS else ()))
+        return out.clone().reshape(*x.shape[:-1], *((k,) if op == P.ATOMS else ()))
 
     def graph_forward(self, op: int, x: Tensor) -> tuple[Tensor, int]:
         k = self.n_out if op == P.ATOMS else 1
-        n = int(x[..., 0].numel())
-        buf, out, _ = self.put(x.detach(), n, k)
+        n, out, _ = self.put(x.detach(), k)
         freed, self.freed = self.freed[:4000], self.freed[4000:]
         P.send(self.sock, op, n, 1, tail={"free": freed} if freed else None)
         _, _, gid = self.answer()
-        y = buf.view(out, n * k, self.dtype).clone().reshape(*x.shape[:-1], *((k,) if op == P.ATOMS else ()))
-        return y, gid
+        return out.clone().reshape(*x.shape[:-1], *((k,) if op == P.ATOMS else ())), gid
 
     def vjp(self, gid: int, v: Tensor, shape: torch.Size) -> Tensor:
         n = int(math.prod(shape[:-1]))
         k = v.numel() // max(n, 1)
-        _, grad, total = P.layout(n, self.dim, k, self.itemsize)
-        buf = self.ensure(total)
-        buf.view(0, v.numel(), self.dtype).copy_(v.reshape(-1))
+        xv, _, grad = self.views(n, k)
+        xv.view(-1)[:v.numel()].copy_(v.reshape(-1))  # the cotangent (n * k values) where x goes
         P.send(self.sock, P.VJP, n, gid)
         self.answer()
-        return buf.view(grad, n * self.dim, self.dtype).clone().reshape(shape)
+        return grad.clone().reshape(shape)
 
     def energy_and_grad(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        n = int(x[..., 0].numel())
-        buf, out, grad = self.put(x.detach(), n, 1)
+        n, out, grad = self.put(x.detach(), 1)
         P.send(self.sock, P.ENERGY_GRAD, n)
         self.answer()
-        return (buf.view(out, n, self.dtype).clone().reshape(x.shape[:-1]),
-                buf.view(grad, n * self.dim, self.dtype).clone().reshape(x.shape))
+        return out.clone().reshape(x.shape[:-1]), grad.clone().reshape(x.shape)
 
     def sampler(self, n: int, generator: torch.Generator) -> Tensor:
         state = generator.get_state()
