@@ -138,3 +138,22 @@ def test_cell_resources():
     assert cell_resources(cell, {"num_cpus": 4, "memory": 10**9}) == {"num_cpus": 4, "num_gpus": 0, "memory": 10**9}
     cell.device = "cuda:0"
     assert cell_resources(cell)["num_gpus"] == 1
+
+
+def test_sealed_cells_on_ray_match_the_local_executor(local_ray, tmp_path):
+    """A sealed run on Ray: each worker serves its own sealed child; the numbers equal an in-process local run.
+    The secret never reaches a worker in clear (cells carry each instance's key)."""
+    suite = tmp_path / "sec.yaml"
+    suite.write_text("name: sec\nsecret: the-workers-never-see-this\nseeds: 1\nbudget: {evals: 600}\ndtype: float64\n"
+                     "problems: [{name: schaffer-f7, dim: 4, instances: [1]}]\nmethods: [random-search, cma-es]\n")
+    args = ("run", "--suite", str(suite), "--quiet")
+    assert cli(*args, "--store", str(tmp_path / "local.sqlite")).exit_code == 0
+    res = cli(*args, "--store", str(tmp_path / "ray.sqlite"), "--executor", "ray", "--sealed")
+    assert res.exit_code == 0 and "2 done" in res.output, res.output
+    local, remote = rows(tmp_path / "local.sqlite"), rows(tmp_path / "ray.sqlite")
+    assert remote == local
+    db = sqlite3.connect(tmp_path / "ray.sqlite")
+    try:
+        assert {r[0] for r in db.execute("SELECT sealed FROM cells")} <= {"landlock+audit", "audit"}
+    finally:
+        db.close()

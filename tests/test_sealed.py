@@ -206,7 +206,6 @@ def _redteam(tmp_path: Path, secret: str | None, sealed: bool) -> dict[str, floa
     return rows
 
 
-@pytest.mark.slow
 def test_red_team_routes_on_a_secret_instance(tmp_path):
     """Sealed: no route gets closer than a uniform guess (x* is ~150 from a uniform point in [-100, 100]^10).
     In process: the routes the README lists recover x* exactly; the registry and a copied recipe do not
@@ -217,7 +216,6 @@ def test_red_team_routes_on_a_secret_instance(tmp_path):
     assert {r for r, d in here.items() if d < 1e-6} == OPEN_IN_PROCESS, here
 
 
-@pytest.mark.slow
 def test_red_team_without_a_secret_the_public_recipe_is_open_in_both_modes(tmp_path):
     """Without a suite secret an instance is public: a method carrying a copy of the recipe enumerates it
     in either mode (the sealed run warns); the registry itself is out of a sealed method's reach."""
@@ -225,3 +223,49 @@ def test_red_team_without_a_secret_the_public_recipe_is_open_in_both_modes(tmp_p
     assert {r for r, d in sealed.items() if d < 1e-6} == {"recipe"}, sealed
     here = _redteam(tmp_path, None, sealed=False)
     assert {r for r, d in here.items() if d < 1e-6} == OPEN_IN_PROCESS | {"registry", "recipe"}, here
+
+
+def _sandbox_processes() -> set[int]:
+    out = subprocess.run(["pgrep", "-f", "gmbench.sandbox.child"], capture_output=True, text=True).stdout
+    return {int(p) for p in out.split()}
+
+
+def test_kill_9_of_a_sealed_run_leaves_no_process_and_loses_no_cell(tmp_path):
+    """kill -9 of the harness mid-cell: the zygote and the method's process go with it (no orphan keeps
+    running), finished cells stay, and a rerun completes the rest, each cell stored once."""
+    import os
+    import signal
+    import sqlite3
+
+    before = _sandbox_processes()
+    suite = tmp_path / "k.yaml"
+    suite.write_text("name: k\nseeds: 3\nbudget: {time_s: 1.5}\ndtype: float64\n"
+                     "problems: [{name: sphere, dim: 3}]\nmethods: [random-search]\n")
+    store = tmp_path / "k.sqlite"
+    cmd = [sys.executable, "-m", "gmbench", "run", "--suite", str(suite), "--store", str(store), "--sealed", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:  # until the first cell is stored and the second one runs
+        time.sleep(0.3)
+        if store.exists():
+            try:
+                with sqlite3.connect(store) as db:
+                    if db.execute("SELECT COUNT(*) FROM cells").fetchone()[0] >= 1:
+                        break
+            except sqlite3.Error:
+                pass
+    time.sleep(0.7)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(50):  # the zygote sees its socket close, its children get SIGKILL from the kernel
+        if not (_sandbox_processes() - before):
+            break
+        time.sleep(0.1)
+    assert not (_sandbox_processes() - before)
+    with sqlite3.connect(store) as db:
+        kept = db.execute("SELECT key FROM cells WHERE status='done'").fetchall()
+    assert 1 <= len(kept) < 3
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    with sqlite3.connect(store) as db:
+        rows = db.execute("SELECT key, status FROM cells").fetchall()
+    assert len(rows) == 3 == len({k for k, _ in rows}) and all(s == "done" for _, s in rows)

@@ -208,8 +208,8 @@ def run(
                     msg = (f"[green]done[/] {escape(cell.label)}: E={row.get('final_energy'):.6g}"
                            + (f" dist={d:.4g}" if d is not None else "")
                            + f" evals={row['n_cost']:,} {row['wall_s']:.1f}s ({row['stop_reason']})")
-                else:
-                    msg = f"[red]failed[/] {escape(cell.label)}: {escape(str(row['error']))}"
+                else:  # failed, or overrun (stopped for outliving its budget)
+                    msg = f"[red]{escape(row['status'])}[/] {escape(cell.label)}: {escape(str(row['error']))}"
                 progress.console.print(msg, highlight=False)
             elif kind == "skip":
                 progress.console.print(f"[dim]stored[/] {escape(cell.label)}", highlight=False)

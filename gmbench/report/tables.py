@@ -77,6 +77,7 @@ def aggregate(df: pd.DataFrame, facts: Any = None) -> list[dict[str, Any]]:
                 "seeds_done": int(len(done)),
                 "seeds_total": int(len(mdf)),
                 "failed": int((mdf["status"] == "failed").sum()),
+                "overrun": int((mdf["status"] == "overrun").sum()),  # stopped for outliving the budget: no result
                 "unavailable": next((u for u in mdf["unavailable"] if isinstance(u, str)), None),
                 "errors": sorted({e for e in mdf["error"] if isinstance(e, str)}),
                 "nearest_exact": bool(done["nearest_exact"].fillna(1).astype(int).all()) if len(done) else True,
@@ -267,7 +268,8 @@ def _render_functions(suite: str, problem: str, rs: list[dict[str, Any]], fmt: s
 
 def _seeds_cell(r: dict[str, Any]) -> str:
     seeds = f"{r['seeds_done']}/{r['seeds_total']}"
-    return seeds + (f" ({r['failed']} failed)" if r["failed"] else "")
+    bad = [f"{r[k]} {k}" for k in ("failed", "overrun") if r.get(k)]
+    return seeds + (f" ({', '.join(bad)})" if bad else "")
 
 
 def _titled(title: str, body: str, fmt: str) -> str:

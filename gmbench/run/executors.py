@@ -102,7 +102,7 @@ class _Run:
         self.store, self.retry_failed, self.rerun_stale = store, retry_failed, rerun_stale
         self.emit: Event = on_event or (lambda *a: None)
         self.run_id = uuid.uuid4().hex[:12]
-        self.counts = {"done": 0, "failed": 0, "skipped": 0, "stale": 0, "busy": 0, "unavailable": 0}
+        self.counts = {"done": 0, "failed": 0, "overrun": 0, "skipped": 0, "stale": 0, "busy": 0, "unavailable": 0}
         store.register_cells(cells)
         record_facts(store, cells, suite)  # what a report needs besides the results
         for cell in cells:  # every code identity hashed now, from the sources as the run starts (cached per
@@ -128,7 +128,7 @@ class _Run:
     def store_result(self, cell: Cell, row: dict[str, Any], trace: list[tuple]) -> None:
         row["run_id"] = self.run_id
         self.store.save_cell(row, trace, replace_stale=self.rerun_stale)
-        self.counts[row["status"] if row["status"] in ("done", "failed") else "failed"] += 1
+        self.counts[row["status"] if row["status"] in ("done", "failed", "overrun") else "failed"] += 1
         self.emit("end", cell, row)
 
     def end(self, status: str) -> None:
