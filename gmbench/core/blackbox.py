@@ -5,11 +5,11 @@ energy/gradient evaluation with exact per-point counters. It holds no reference 
 its name or its answer (x*, f*, minimizer sets, reference structures): there is no attribute path
 from a BlackBox to the answer, and a test walks its object graph to keep it that way.
 
-What this guarantees is what is *handed* to a method. A method runs in the same Python process as the
-harness, so a hostile one could still reach the answer through the interpreter (stack frames, ``gc``, a
-function's ``__globals__`` or closure cells; an instance's energy determines its minimizer). The
-guarantee is for cooperative methods; a leaderboard that must resist hostile submissions needs process
-isolation on top (and a suite ``secret`` so that instance numbers do not reveal x*).
+What this guarantees is what is *handed* to a method. A method run in the harness's process could still
+reach the answer through the interpreter (stack frames, ``gc``, a function's ``__globals__`` or closure
+cells, the command line and the suite file): that mode is for cooperative methods. A sealed run
+(:mod:`gmbench.sandbox`) gives the method a BlackBox of this class in its own confined process, whose
+functions are requests to the harness; with a suite ``secret`` instance numbers reveal nothing either.
 
 Budgets bind through the BlackBox: an evaluation that would exceed the evaluation budget, or any
 evaluation after the wall-clock deadline, raises :class:`BudgetExhausted` (a ``BaseException``, so

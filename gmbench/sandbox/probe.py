@@ -17,7 +17,7 @@ class SealedProbe(Method):
     batches: list[int] = field(default_factory=lambda: [1, 100, 10_000])
     calls: list[int] = field(default_factory=lambda: [2_000, 300, 10])
     grad: bool = False  # energy and gradient (a force call) instead of the energy alone
-    repeats: int = 3
+    repeats: int = 5
 
     def run(self, bb, report: Report) -> None:
         call = bb.energy_and_grad if self.grad else bb.energy
