@@ -161,6 +161,10 @@ def test_run_on_read_only_store(store, tmp_path, monkeypatch):
     suite.write_text(SUITE)
     one_error(cli("run", "--suite", suite, "--store", st, "-q"), "read-only", "--store")
     assert digest(st) == before
+    # merge has no --store: its advice names its own OUT argument
+    res = cli("merge", tmp_path / "ro" / "merged.sqlite", st)
+    one_error(res, "read-only", "OUT")
+    assert "--store" not in res.output
 
 
 def foreign_sqlite(path: Path) -> Path:

@@ -197,3 +197,15 @@ def test_the_html_page_shows_no_store_path_and_the_cells_threads(tmp_path):
     page = (tmp_path / "html" / "tiny.html").read_text()
     assert str(tmp_path) not in page and "<code>s.sqlite</code>" in page
     assert "threads per cell</th><td>1<" in page and "torch_threads" not in page.split("manifest (JSON)")[0]
+
+
+def test_a_budget_below_one_batch_warns(tmp_path):
+    """`--budget evals=5` is smaller than random search's batch of 500: the run says so, per method, once."""
+    res = cli("run", "--suite", "smoke", "--budget", "evals=5", "--seeds", "1", "--store", tmp_path / "b.sqlite",
+              "--method", "random-search", "-q")
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.output.splitlines() if "less than one batch" in ln]
+    assert len(lines) == 1 and "'random-search'" in lines[0] and "500 points" in lines[0]
+    res = cli("run", "--suite", "smoke", "--budget", "evals=5000", "--seeds", "1", "--store", tmp_path / "c.sqlite",
+              "--method", "random-search", "-q")
+    assert "less than one batch" not in res.output

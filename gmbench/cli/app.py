@@ -177,9 +177,9 @@ def run(
     if shard is not None:
         console.print(f"shard {shard.strip()}: {len(cells)} of {total} cells", highlight=False)
     st = Store(store)
-    from gmbench.run.api import sealed_warning
+    from gmbench.run.api import budget_warnings, sealed_warning
 
-    for w in [*s.warnings, *filter(None, [sealed_warning(cells)])]:
+    for w in [*s.warnings, *budget_warnings(cells), *filter(None, [sealed_warning(cells)])]:
         console.print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
     _warn_if_loaded()
     console.print(f"suite [bold]{escape(s.name)}[/]: {len(cells)} cells on {dev}"

@@ -64,6 +64,23 @@ def select_cells(suite: Any, device: str | None = None, budget: Budget | None = 
     return s, cells, dev, total
 
 
+def budget_warnings(cells: list[Any]) -> list[str]:
+    """One line per method whose evaluation budget is smaller than the batch it evaluates at once (its
+    cells can spend the budget before a single full batch; some methods then report nothing)."""
+    from gmbench.methods import METHODS, make_method
+
+    seen: dict[tuple[str, int], int] = {}
+    for c in cells:
+        if c.budget.evals is None or not c.available or METHODS.is_planned(c.method.name):
+            continue
+        key = (c.method.label, c.budget.evals)
+        if key not in seen:
+            seen[key] = make_method(c.method.name, c.method.params,
+                                    system=c.problem_config.get("system")).batch_points()
+    return [f"method {label!r}: a budget of {evals:,} evaluations is less than one batch of {batch:,} points "
+            "(lower its batch size, or raise the budget)" for (label, evals), batch in seen.items() if batch > evals]
+
+
 def sealed_warning(cells: list[Any]) -> str | None:
     """What a sealed run should say about its instances: cells on moved instances without a suite secret
     (COCO's bbob instances included) have an x* that follows from a public instance number, so a method

@@ -84,7 +84,7 @@ def merge_stores(out: str | os.PathLike[str], inputs: list[str | os.PathLike[str
         if existed and path.resolve() == out_path.resolve():
             raise GmbenchError(f"{path} is both the output and an input of the merge")
         srcs.append(path)
-    dest = Store(out_path)
+    dest = Store(out_path, other="give merge an OUT path you can write")
     counts = {"stores": len(srcs), "cells": 0, "duplicates": 0, "replaced_failed": 0, "runs": 0, "traces": 0,
               "different_kept_first": 0}
     try:

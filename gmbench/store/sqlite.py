@@ -272,7 +272,10 @@ class Store:
     lease_s = LEASE_S
     lease_renew_s = LEASE_RENEW_S
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE, create: bool = True):
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_STORE, create: bool = True,
+                 other: str = "pass --store with a writable path"):
+        """``other``: what the user should do instead when the store cannot be written (the command's own
+        option: ``gmbench merge`` takes its output as an argument, not ``--store``)."""
         self.path = Path(path)
         try:
             self.path.resolve()
@@ -290,8 +293,7 @@ class Store:
             return
         where = self.path if kind != "absent" else self.path.parent
         if (where.exists() or kind != "absent") and not os.access(where, os.W_OK):
-            raise GmbenchError(f"results store {self.path} is read-only (no write permission on {where}); "
-                               "pass --store with a writable path")
+            raise GmbenchError(f"results store {self.path} is read-only (no write permission on {where}); {other}")
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -316,8 +318,7 @@ class Store:
                     raise GmbenchError(f"store {self.path} has schema {row[0]}, this gmbench needs {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             if "readonly" in str(exc):
-                raise GmbenchError(f"results store {self.path} is read-only ({exc}); "
-                                   "pass --store with a writable path") from exc
+                raise GmbenchError(f"results store {self.path} is read-only ({exc}); {other}") from exc
             raise GmbenchError(f"cannot use results store {self.path}: {exc}") from exc
         except OSError as exc:
             raise GmbenchError(f"cannot create results store {self.path}: {exc.strerror or exc}") from exc
