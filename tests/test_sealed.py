@@ -155,6 +155,18 @@ def test_in_process_a_swallowed_stop_is_marked_overrun_not_done(hostile):
     assert "sealed run stops" in res.row["error"]
 
 
+def test_a_method_that_ends_its_process_fails_its_cell_not_the_run(hostile):
+    """Sealed, a method that exits (or crashes) takes only its own process: the cell is stored failed with
+    the reason and the harness goes on (in-process, os._exit would end the whole run)."""
+    cell = make_cell("sphere", "crasher", Budget(evals=100), dim=3)
+    cell.sealed = True
+    res = execute(cell)
+    assert res.row["status"] == "failed" and "ended without a result" in res.row["error"]
+    ok = make_cell("sphere", "random-search", Budget(evals=100), dim=3)
+    ok.sealed = True
+    assert execute(ok).row["status"] == "done"
+
+
 def test_the_child_cannot_read_outside_its_allow_list(tmp_path):
     """Landlock (where the kernel has it) refuses the suite file, /proc/<parent> and writes; the audit hook
     refuses harness imports and new processes."""

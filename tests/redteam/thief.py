@@ -171,3 +171,15 @@ class Stubborn(Method):
                 time.sleep(0.01)
             except BaseException:  # noqa: BLE001
                 pass
+
+
+@register_method("crasher")
+@dataclass
+class Crasher(Method):
+    """Reports once, then ends its own process (as a segfaulting extension would)."""
+
+    def run(self, bb, report):
+        import os
+
+        report(bb.uniform(1)[0])
+        os._exit(9)
