@@ -7,10 +7,11 @@ import pytest
 import torch
 
 from gmbench.physics import md
-from gmbench.physics.potentials import (
-    binary_lj_cluster_energy, csh_energy, diamond_silicon, kob_andersen_energy, lj_cluster_energy,
-    stillinger_weber_energy,
-)
+from gmbench.physics.potentials import lj_cluster_energy
+from gmbench.problems.atoms.binary_lj import binary_lj_cluster_energy
+from gmbench.problems.atoms.csh import csh_energy
+from gmbench.problems.atoms.ka_lj import kob_andersen_energy
+from gmbench.problems.atoms.sw_silicon import diamond_silicon, stillinger_weber_energy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

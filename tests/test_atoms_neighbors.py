@@ -8,9 +8,9 @@ import torch
 import gmbench.problems.atoms  # noqa: F401
 from gmbench.physics.neighbors import VerletList, cell_list_pairs, dense_pair_list
 from gmbench.core.autodiff import energy_and_forces as _energy_and_forces
-from gmbench.physics.potentials import (
-    PairEnergy, StillingerWeber, SW_PARAMS, diamond_silicon, kob_andersen_energy, lennard_jones,
-)
+from gmbench.physics.potentials import PairEnergy, StillingerWeber, lennard_jones
+from gmbench.problems.atoms.ka_lj import kob_andersen_energy
+from gmbench.problems.atoms.sw_silicon import SW_PARAMS, diamond_silicon
 from gmbench.physics.space import Periodic
 
 

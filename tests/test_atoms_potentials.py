@@ -11,11 +11,11 @@ import torch
 import gmbench.problems.atoms  # noqa: F401  (registers the atoms problems)
 from gmbench.physics.md import soft_pack
 from gmbench.core.autodiff import energy_and_forces as _energy_and_forces
-from gmbench.physics.potentials import (
-    CSH_PARAMS, KA_SIGMA, SW_PARAMS, binary_lj_cluster_energy, binary_species, csh_energy, diamond_silicon,
-    ka_box, kob_andersen_energy, lennard_jones, lj_cluster_energy, mie, mie_prefactor,
-    stillinger_weber_energy,
-)
+from gmbench.physics.potentials import binary_species, lennard_jones, lj_cluster_energy, mie, mie_prefactor
+from gmbench.problems.atoms.binary_lj import binary_lj_cluster_energy
+from gmbench.problems.atoms.csh import CSH_PARAMS, csh_energy
+from gmbench.problems.atoms.ka_lj import KA_SIGMA, ka_box, kob_andersen_energy
+from gmbench.problems.atoms.sw_silicon import SW_PARAMS, diamond_silicon, stillinger_weber_energy
 from gmbench.physics.space import Free, Periodic
 
 

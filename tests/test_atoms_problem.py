@@ -261,7 +261,7 @@ def test_csh_md_frames(tmp_path, monkeypatch):
     base, kind = csh.csh_base(1)
     torch.testing.assert_close(f[0], base)  # frame 0 is the base structure
     assert not torch.equal(f[1], f[0])
-    from gmbench.physics.potentials import csh_energy
+    from gmbench.problems.atoms.csh import csh_energy
 
     e = csh_energy()(f)
     assert bool(torch.isfinite(e).all() and (e < 0).all())

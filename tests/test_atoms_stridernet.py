@@ -9,7 +9,9 @@ import torch
 
 import gmbench.problems.atoms  # noqa: F401
 from gmbench.problems.atoms import ka_lj
-from gmbench.physics.potentials import binary_species, csh_energy, kob_andersen_energy
+from gmbench.physics.potentials import binary_species
+from gmbench.problems.atoms.csh import csh_energy
+from gmbench.problems.atoms.ka_lj import kob_andersen_energy
 from gmbench.optim.relax import STRIDERNET_FIRE_LJ, fire_relax, stridernet_fire
 
 # stridernet.md §2.1: the test split of the authors' code (PRNGKey(147))

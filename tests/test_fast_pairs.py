@@ -11,10 +11,11 @@ import torch
 from gmbench.optim.relax import fire_relax, stridernet_fire
 from gmbench.physics.md import soft_pack
 from gmbench.physics.neighbors import dense_pairs
-from gmbench.physics.potentials import (
-    KA_SIGMA, PAIR_DR2, _dense_pair_forces, _half_shell_forces, binary_lj_cluster_energy, binary_species, csh_energy,
-    half_shell_offsets, ka_box, kob_andersen_energy, lj_cluster_energy,
-)
+from gmbench.physics.potentials import (PAIR_DR2, _dense_pair_forces, _half_shell_forces, binary_species, half_shell_offsets,
+                                        lj_cluster_energy)
+from gmbench.problems.atoms.binary_lj import binary_lj_cluster_energy
+from gmbench.problems.atoms.csh import csh_energy
+from gmbench.problems.atoms.ka_lj import KA_SIGMA, ka_box, kob_andersen_energy
 
 
 def _general(energy, r):

@@ -15,7 +15,8 @@ import torch
 from gmbench.core.errors import GmbenchError
 from gmbench.physics import neighbors
 from gmbench.physics.neighbors import VerletList, cell_list_pairs, dense_pair_list, pair_list, vesin_available
-from gmbench.physics.potentials import binary_species, kob_andersen_energy
+from gmbench.physics.potentials import binary_species
+from gmbench.problems.atoms.ka_lj import kob_andersen_energy
 from gmbench.physics.space import Periodic
 
 needs_vesin = pytest.mark.skipif(not vesin_available(), reason="vesin (optional peer) not installed")

@@ -236,7 +236,9 @@ def test_adam_sweep_fast_path_gives_the_plain_numbers(monkeypatch):
 def test_pair_energy_analytic_forces_match_autograd():
     from gmbench.bench import ka100_frames, lattice_config
     from gmbench.core.autodiff import energy_and_forces
-    from gmbench.physics.potentials import binary_species, csh_energy, kob_andersen_energy
+    from gmbench.physics.potentials import binary_species
+    from gmbench.problems.atoms.csh import csh_energy
+    from gmbench.problems.atoms.ka_lj import kob_andersen_energy
 
     frames, species, _ = ka100_frames(3)
     r_csh = torch.rand(2, 152, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0)) * 300.0
@@ -259,7 +261,7 @@ def test_numpy_ka_calculator_matches_gmbench():
 
     from gmbench.bench import KANumpyCalculator, ka100_frames
     from gmbench.core.autodiff import energy_and_forces
-    from gmbench.physics.potentials import kob_andersen_energy
+    from gmbench.problems.atoms.ka_lj import kob_andersen_energy
 
     frames, species, _ = ka100_frames(1)
     energy = kob_andersen_energy(100, species)
@@ -276,7 +278,7 @@ def test_numpy_ka_calculator_matches_gmbench():
 def test_compiled_kernels_give_the_eager_numbers(monkeypatch):
     """GMBENCH_COMPILE=1 (torch.compile; tens of seconds to compile on a CPU, hence slow)."""
     from gmbench.bench import ka100_frames
-    from gmbench.physics.potentials import kob_andersen_energy
+    from gmbench.problems.atoms.ka_lj import kob_andersen_energy
 
     prob = make_problem("rastrigin", dim=64)
     x = torch.rand(300, 64, generator=torch.Generator().manual_seed(0)) * 10 - 5

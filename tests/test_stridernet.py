@@ -16,7 +16,8 @@ from gmbench.core.blackbox import BudgetExhausted, Budget
 from gmbench.core.errors import GmbenchError
 from gmbench.methods import make_method
 from gmbench.models.gnn import PolicyConfig, StriderNet, build_graph
-from gmbench.physics.potentials import binary_species, ka_box, kob_andersen_energy
+from gmbench.physics.potentials import binary_species
+from gmbench.problems.atoms.ka_lj import ka_box, kob_andersen_energy
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from gmbench.physics.potentials import SW_PARAMS, diamond_silicon, stillinger_weber_energy
+from gmbench.problems.atoms.sw_silicon import SW_PARAMS, diamond_silicon, stillinger_weber_energy
 
 P = SW_PARAMS
 

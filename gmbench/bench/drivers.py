@@ -247,7 +247,7 @@ def fig_fire(sz: Sizes, device: torch.device) -> list[Record]:
     single-species LJ: gmbench runs the same single-species LJ for that row), interleaved in one process."""
     from gmbench.bench.peers import NOT_INSTALLED, JaxMdKA, limit_xla_threads, peer_import, peer_versions
     from gmbench.optim.relax import fire_relax, stridernet_fire
-    from gmbench.physics.potentials import KA_CUTOFF_FACTOR, KA_EPSILON, KA_SIGMA, kob_andersen_energy
+    from gmbench.problems.atoms.ka_lj import KA_CUTOFF_FACTOR, KA_EPSILON, KA_SIGMA, kob_andersen_energy
 
     versions = peer_versions()
     limit_xla_threads()  # before jax is first imported
@@ -466,7 +466,8 @@ def fig_neighbors(sz: Sizes, device: torch.device) -> list[Record]:
     """Energy + forces (the analytic path FIRE uses) per atom as N grows, for one structure: with the
     pair list rebuilt on every call (skin 0, the default), and with a Verlet list (skin 0.3) reused,
     which is what a relaxation pays between rebuilds."""
-    from gmbench.physics.potentials import binary_species, kob_andersen_energy
+    from gmbench.physics.potentials import binary_species
+    from gmbench.problems.atoms.ka_lj import kob_andersen_energy
 
     recs = []
     base: dict[str, float] = {}

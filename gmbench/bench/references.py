@@ -101,7 +101,7 @@ class KANumpyCalculator:
     def __new__(cls, species: np.ndarray, box: float):
         from ase.calculators.calculator import Calculator, all_changes
 
-        from gmbench.physics.potentials import KA_CUTOFF_FACTOR, KA_EPSILON, KA_SIGMA
+        from gmbench.problems.atoms.ka_lj import KA_CUTOFF_FACTOR, KA_EPSILON, KA_SIGMA
 
         class _Calc(Calculator):
             implemented_properties = ["energy", "forces"]

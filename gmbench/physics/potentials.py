@@ -629,30 +629,9 @@ class StillingerWeber(BatchedEnergy):
 
 
 # ---------------------------------------------------------------------------------------------
-# the systems
+# helpers every system uses (each system's constants and energy live in its own file under
+# gmbench/problems/atoms/: ka_lj, binary_lj, sw_silicon, csh, lj_cluster)
 # ---------------------------------------------------------------------------------------------
-
-# Kob-Andersen (Kob & Andersen, Phys. Rev. E 51, 4626 (1995); StriderNET App. B.1): species 0 = A, 1 = B
-KA_SIGMA = [[1.0, 0.8], [0.8, 0.88]]
-KA_EPSILON = [[1.0, 1.5], [1.5, 0.5]]
-KA_CUTOFF_FACTOR = 2.5  # r_c = 2.5 sigma_ab (LAMMPS lj/cut 2.5 with per-pair cutoffs)
-KA_DENSITY = 1.2
-# the JAX training code's absolute cutoffs (for comparison only; they do not reproduce the paper)
-KA_JAX_CUTOFF = [[1.5, 1.25], [1.25, 2.0]]
-
-# action-functional binary cluster (the seed paper's App. A.4: sigma = 1 for all pairs)
-BINARY_CLUSTER_SIGMA = [[1.0, 1.0], [1.0, 1.0]]
-BINARY_CLUSTER_EPSILON = [[1.0, 1.5], [1.5, 0.62]]
-
-# Stillinger-Weber Si (Stillinger & Weber, Phys. Rev. B 31, 5262 (1985); the parameters of LAMMPS Si.sw)
-SW_PARAMS = dict(epsilon=2.1683, sigma=2.0951, a=1.80, lam=21.0, gamma=1.20, cos0=-1.0 / 3.0,
-                 A=7.049556277, B=0.6022245584, p=4.0, q=0.0)
-SI_LATTICE = 5.431  # Angstrom, diamond cubic
-SI_MASS = 28.06  # g/mol
-
-# C-S-H (StriderNET App. B.3 and the authors' LAMMPS pair_coeff: Mie 28-14, eps in kcal/mol, sigma in A)
-CSH_PARAMS = dict(epsilon=2660.77425533, sigma=50.0, n=28, m=14, r_cut=150.0, box=300.0, n_atoms=152)
-
 
 def binary_species(n: int, frac_a: float = 0.8) -> Tensor:
     """80:20 labels in StriderNET's order: (8 A, 2 B) repeated, then the remainder r = n mod 10 as
@@ -668,84 +647,8 @@ def binary_species(n: int, frac_a: float = 0.8) -> Tensor:
     return torch.cat([full, tail])
 
 
-def ka_box(n: int, density: float = KA_DENSITY) -> float:
-    return (n / density) ** (1.0 / 3.0)
-
-
 def lj_cluster_energy(n_atoms: int | None = None) -> PairEnergy:
     """One-component LJ cluster: open space, untruncated, eps = sigma = 1."""
     e = PairEnergy(Free(), lennard_jones, sigma=1.0, epsilon=1.0, r_cut=None, neighbor="dense")
     e.n_atoms = n_atoms
     return e
-
-
-def kob_andersen_energy(
-    n: int = 100,
-    species: Sequence[int] | Tensor | None = None,
-    *,
-    density: float = KA_DENSITY,
-    cutoff: str = "2.5sigma",
-    neighbor: str = "auto",
-    skin: float = 0.0,
-) -> PairEnergy:
-    """Periodic KA 80:20 mixture at number density ``density`` (box L = (n/density)^(1/3)).
-
-    ``cutoff="2.5sigma"``: r_c = 2.5 sigma_ab (2.5/2.0/2.2), truncated, not shifted (StriderNET's
-    reported numbers); ``cutoff="jax"``: the JAX training code's 1.5/1.25/2.0 (not the paper's).
-    Small boxes (cutoff > L/2, e.g. n = 100) use a dense single-minimum-image sum, as the authors' code.
-    """
-    species = binary_species(n) if species is None else torch.as_tensor(species, dtype=torch.long)
-    if species.numel() != n:
-        raise ValueError(f"species has {species.numel()} entries, expected {n}")
-    if cutoff == "2.5sigma":
-        rc = (KA_CUTOFF_FACTOR * torch.tensor(KA_SIGMA, dtype=torch.float64)).tolist()
-    elif cutoff == "jax":
-        rc = KA_JAX_CUTOFF
-    else:
-        raise ValueError(f"unknown KA cutoff convention {cutoff!r} (2.5sigma, jax)")
-    return PairEnergy(
-        Periodic(ka_box(n, density)), lennard_jones, sigma=KA_SIGMA, epsilon=KA_EPSILON, r_cut=rc,
-        species=species, neighbor=neighbor, skin=skin,
-    )
-
-
-def binary_lj_cluster_energy(
-    n: int = 100, species: Sequence[int] | Tensor | None = None, *, eps_ab: float = 1.5, eps_bb: float = 0.62
-) -> PairEnergy:
-    """Open-space, untruncated 80:20 binary LJ cluster (sigma = 1 for all pairs)."""
-    species = binary_species(n) if species is None else torch.as_tensor(species, dtype=torch.long)
-    eps = [[1.0, eps_ab], [eps_ab, eps_bb]]
-    return PairEnergy(Free(), lennard_jones, sigma=BINARY_CLUSTER_SIGMA, epsilon=eps, r_cut=None,
-                      species=species, neighbor="dense")
-
-
-def diamond_silicon(cells: int = 2, a: float = SI_LATTICE) -> tuple[Tensor, float]:
-    """Diamond-cubic Si, ``cells``^3 conventional cells (8 atoms each): positions (8 cells^3, 3), box."""
-    basis = torch.tensor(
-        [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0],
-         [0.25, 0.25, 0.25], [0.25, 0.75, 0.75], [0.75, 0.25, 0.75], [0.75, 0.75, 0.25]],
-        dtype=torch.float64,
-    )
-    g = torch.arange(cells, dtype=torch.float64)
-    cell = torch.stack(torch.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 1, 3)
-    pos = ((cell + basis[None]) * a).reshape(-1, 3)
-    return pos, cells * a
-
-
-def stillinger_weber_energy(box: float = 2 * SI_LATTICE, n_atoms: int | None = 64, *, neighbor: str = "auto",
-                            skin: float = 0.0) -> StillingerWeber:
-    """SW silicon in a periodic cubic box (default 64 atoms, 2x2x2 cells of a = 5.431 A)."""
-    return StillingerWeber(Periodic(box), **SW_PARAMS, neighbor=neighbor, skin=skin, n_atoms=n_atoms)
-
-
-def csh_energy(box: float = CSH_PARAMS["box"], n_atoms: int | None = CSH_PARAMS["n_atoms"], *,
-               neighbor: str = "auto") -> PairEnergy:
-    """C-S-H grains: Mie 28-14 (= 4 eps[(s/r)^28 - (s/r)^14]), eps = 2660.77425533 kcal/mol,
-    sigma = 50 A, cutoff 150 A truncated and not shifted, periodic box (300 A), minimum image."""
-    p = CSH_PARAMS
-    e = PairEnergy(Periodic(box), mie, sigma=p["sigma"], epsilon=p["epsilon"], r_cut=p["r_cut"],
-                   neighbor=neighbor, pair_kwargs={"n": p["n"], "m": p["m"]})
-    e.n_atoms = n_atoms
-    return e
-
-

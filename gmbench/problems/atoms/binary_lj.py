@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from gmbench.core.errors import GmbenchError
 from gmbench.core.wording import keep_key_wording
 from gmbench.physics import md
-from gmbench.physics.potentials import BINARY_CLUSTER_EPSILON, binary_lj_cluster_energy, binary_species
+import torch
+from torch import Tensor
+
+from gmbench.physics.potentials import PairEnergy, binary_species, lennard_jones
+from gmbench.physics.space import Free
 from gmbench.problems.atoms.base import (
     BOUNDS_MARGIN, DEFAULT_START_DENSITY, FRAMES_HELP, N_HELP, START_MIN_SEP, AtomsProblem, BallSampler,
     cluster_bounds, file_starts, positive, register_system, resolve_n,
@@ -36,6 +40,20 @@ BINARY_CLUSTER_PROPERTIES = Properties(
     smooth_at_xstar=True, multimodal_min_dim=18,
     note="no reference minimum known; singular where atoms coincide",
 )
+
+
+# action-functional binary cluster (the seed paper's App. A.4: sigma = 1 for all pairs)
+BINARY_CLUSTER_SIGMA = [[1.0, 1.0], [1.0, 1.0]]
+BINARY_CLUSTER_EPSILON = [[1.0, 1.5], [1.5, 0.62]]
+
+def binary_lj_cluster_energy(
+    n: int = 100, species: Sequence[int] | Tensor | None = None, *, eps_ab: float = 1.5, eps_bb: float = 0.62
+) -> PairEnergy:
+    """Open-space, untruncated 80:20 binary LJ cluster (sigma = 1 for all pairs)."""
+    species = binary_species(n) if species is None else torch.as_tensor(species, dtype=torch.long)
+    eps = [[1.0, eps_ab], [eps_ab, eps_bb]]
+    return PairEnergy(Free(), lennard_jones, sigma=BINARY_CLUSTER_SIGMA, epsilon=eps, r_cut=None,
+                      species=species, neighbor="dense")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from torch import Tensor
 from gmbench.core.errors import GmbenchError
 from gmbench.physics import md
 from gmbench.core.autodiff import energy_and_forces
-from gmbench.physics.potentials import CSH_PARAMS, csh_energy
+from gmbench.physics.potentials import PairEnergy, mie
 from gmbench.physics.space import Periodic
 from gmbench.problems.atoms.base import (
     FRAMES_HELP, STARTS_HELP, AtomsProblem, MDProtocol, file_starts, md_pool_starts, periodic_bounds,
@@ -93,6 +93,21 @@ def _describe(n_atoms: int) -> dict[str, Any]:
 
 
 PROTOCOL = MDProtocol(_describe, lambda n_frames, seed, n_atoms: csh_trajectory(n_frames, seed))
+
+
+# C-S-H (StriderNET App. B.3 and the authors' LAMMPS pair_coeff: Mie 28-14, eps in kcal/mol, sigma in A)
+CSH_PARAMS = dict(epsilon=2660.77425533, sigma=50.0, n=28, m=14, r_cut=150.0, box=300.0, n_atoms=152)
+
+
+def csh_energy(box: float = CSH_PARAMS["box"], n_atoms: int | None = CSH_PARAMS["n_atoms"], *,
+               neighbor: str = "auto") -> PairEnergy:
+    """C-S-H grains: Mie 28-14 (= 4 eps[(s/r)^28 - (s/r)^14]), eps = 2660.77425533 kcal/mol,
+    sigma = 50 A, cutoff 150 A truncated and not shifted, periodic box (300 A), minimum image."""
+    p = CSH_PARAMS
+    e = PairEnergy(Periodic(box), mie, sigma=p["sigma"], epsilon=p["epsilon"], r_cut=p["r_cut"],
+                   neighbor=neighbor, pair_kwargs={"n": p["n"], "m": p["m"]})
+    e.n_atoms = n_atoms
+    return e
 
 
 @dataclass(frozen=True)

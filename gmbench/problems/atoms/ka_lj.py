@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import torch
 from torch import Tensor
@@ -28,10 +28,7 @@ from torch import Tensor
 from gmbench.core.errors import GmbenchError
 from gmbench.physics import md
 from gmbench.physics.neighbors import relaxation_skin
-from gmbench.physics.potentials import (
-    KA_CUTOFF_FACTOR, KA_DENSITY, KA_EPSILON, KA_JAX_CUTOFF, KA_SIGMA, PairEnergy, binary_species, ka_box,
-    kob_andersen_energy,
-)
+from gmbench.physics.potentials import PairEnergy, binary_species, lennard_jones
 from gmbench.physics.space import Periodic
 from gmbench.problems.atoms.base import (
     FRAMES_HELP, N_HELP, STARTS_HELP, AtomsProblem, MDProtocol, file_starts, md_pool_starts, periodic_bounds,
@@ -86,6 +83,48 @@ def _describe(n_atoms: int) -> dict[str, Any]:
 
 
 PROTOCOL = MDProtocol(_describe, lambda n_frames, seed, n_atoms: ka_liquid(n_frames, seed, n_atoms))
+
+
+# Kob-Andersen (Kob & Andersen, Phys. Rev. E 51, 4626 (1995); StriderNET App. B.1): species 0 = A, 1 = B
+KA_SIGMA = [[1.0, 0.8], [0.8, 0.88]]
+KA_EPSILON = [[1.0, 1.5], [1.5, 0.5]]
+KA_CUTOFF_FACTOR = 2.5  # r_c = 2.5 sigma_ab (LAMMPS lj/cut 2.5 with per-pair cutoffs)
+KA_DENSITY = 1.2
+# the JAX training code's absolute cutoffs (for comparison only; they do not reproduce the paper)
+KA_JAX_CUTOFF = [[1.5, 1.25], [1.25, 2.0]]
+
+def ka_box(n: int, density: float = KA_DENSITY) -> float:
+    return (n / density) ** (1.0 / 3.0)
+
+
+def kob_andersen_energy(
+    n: int = 100,
+    species: Sequence[int] | Tensor | None = None,
+    *,
+    density: float = KA_DENSITY,
+    cutoff: str = "2.5sigma",
+    neighbor: str = "auto",
+    skin: float = 0.0,
+) -> PairEnergy:
+    """Periodic KA 80:20 mixture at number density ``density`` (box L = (n/density)^(1/3)).
+
+    ``cutoff="2.5sigma"``: r_c = 2.5 sigma_ab (2.5/2.0/2.2), truncated, not shifted (StriderNET's
+    reported numbers); ``cutoff="jax"``: the JAX training code's 1.5/1.25/2.0 (not the paper's).
+    Small boxes (cutoff > L/2, e.g. n = 100) use a dense single-minimum-image sum, as the authors' code.
+    """
+    species = binary_species(n) if species is None else torch.as_tensor(species, dtype=torch.long)
+    if species.numel() != n:
+        raise ValueError(f"species has {species.numel()} entries, expected {n}")
+    if cutoff == "2.5sigma":
+        rc = (KA_CUTOFF_FACTOR * torch.tensor(KA_SIGMA, dtype=torch.float64)).tolist()
+    elif cutoff == "jax":
+        rc = KA_JAX_CUTOFF
+    else:
+        raise ValueError(f"unknown KA cutoff convention {cutoff!r} (2.5sigma, jax)")
+    return PairEnergy(
+        Periodic(ka_box(n, density)), lennard_jones, sigma=KA_SIGMA, epsilon=KA_EPSILON, r_cut=rc,
+        species=species, neighbor=neighbor, skin=skin,
+    )
 
 
 @dataclass(frozen=True)

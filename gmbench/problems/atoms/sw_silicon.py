@@ -22,7 +22,7 @@ from torch import Tensor
 
 from gmbench.core.errors import GmbenchError
 from gmbench.physics import md
-from gmbench.physics.potentials import SI_LATTICE, SI_MASS, SW_PARAMS, diamond_silicon, stillinger_weber_energy
+from gmbench.physics.potentials import StillingerWeber
 from gmbench.physics.space import Periodic
 from gmbench.problems.atoms.base import (
     FRAMES_HELP, N_HELP, AtomsProblem, MDProtocol, file_starts, md_pool_starts, periodic_bounds, register_system,
@@ -72,6 +72,31 @@ def _generate(n_frames: int, seed: int, n_atoms: int) -> Tensor:
 
 
 PROTOCOL = MDProtocol(_describe, _generate)
+
+
+# Stillinger-Weber Si (Stillinger & Weber, Phys. Rev. B 31, 5262 (1985); the parameters of LAMMPS Si.sw)
+SW_PARAMS = dict(epsilon=2.1683, sigma=2.0951, a=1.80, lam=21.0, gamma=1.20, cos0=-1.0 / 3.0,
+                 A=7.049556277, B=0.6022245584, p=4.0, q=0.0)
+SI_LATTICE = 5.431  # Angstrom, diamond cubic
+SI_MASS = 28.06  # g/mol
+
+def diamond_silicon(cells: int = 2, a: float = SI_LATTICE) -> tuple[Tensor, float]:
+    """Diamond-cubic Si, ``cells``^3 conventional cells (8 atoms each): positions (8 cells^3, 3), box."""
+    basis = torch.tensor(
+        [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0],
+         [0.25, 0.25, 0.25], [0.25, 0.75, 0.75], [0.75, 0.25, 0.75], [0.75, 0.75, 0.25]],
+        dtype=torch.float64,
+    )
+    g = torch.arange(cells, dtype=torch.float64)
+    cell = torch.stack(torch.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 1, 3)
+    pos = ((cell + basis[None]) * a).reshape(-1, 3)
+    return pos, cells * a
+
+
+def stillinger_weber_energy(box: float = 2 * SI_LATTICE, n_atoms: int | None = 64, *, neighbor: str = "auto",
+                            skin: float = 0.0) -> StillingerWeber:
+    """SW silicon in a periodic cubic box (default 64 atoms, 2x2x2 cells of a = 5.431 A)."""
+    return StillingerWeber(Periodic(box), **SW_PARAMS, neighbor=neighbor, skin=skin, n_atoms=n_atoms)
 
 
 @dataclass(frozen=True)
