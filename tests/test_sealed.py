@@ -167,6 +167,17 @@ def test_a_method_that_ends_its_process_fails_its_cell_not_the_run(hostile):
     assert execute(ok).row["status"] == "done"
 
 
+def test_the_working_directory_is_not_readable(tmp_path, monkeypatch):
+    """`python -m gmbench` puts the working directory (where suites and stores usually are) on sys.path: it is
+    not in the child's allow-list, nor is any folder above it."""
+    from gmbench.sandbox.confine import read_paths
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    dirs, files = read_paths()
+    assert not [d for d in dirs if tmp_path.resolve().is_relative_to(Path(d))]
+
+
 def test_the_child_cannot_read_outside_its_allow_list(tmp_path):
     """Landlock (where the kernel has it) refuses the suite file, /proc/<parent> and writes; the audit hook
     refuses harness imports and new processes."""

@@ -51,6 +51,7 @@ def read_paths(plugin_file: str | None = None) -> tuple[tuple[str, ...], tuple[s
     import gmbench
 
     pkg = Path(gmbench.__file__).resolve().parent
+    cwd = Path.cwd().resolve()
     dirs: set[str] = set()
     for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, "/usr/lib", "/usr/lib64", "/lib", "/lib64",
               "/usr/local/lib", "/sys/devices/system/cpu", *sys.path):
@@ -60,6 +61,8 @@ def read_paths(plugin_file: str | None = None) -> tuple[tuple[str, ...], tuple[s
         if not path.is_dir() or path in (Path("/"), Path("/usr"), Path("/usr/local")):
             continue
         if pkg.is_relative_to(path) and path != pkg:  # a checkout (editable install) holding suites and stores
+            continue
+        if cwd.is_relative_to(path):  # the harness's working directory (``python -m`` puts it on sys.path)
             continue
         dirs.add(str(path))
     dirs.update(str(pkg / d) for d in METHOD_SIDE if (pkg / d).is_dir())
