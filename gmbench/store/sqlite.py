@@ -26,21 +26,49 @@ from gmbench.core.errors import GmbenchError
 DEFAULT_STORE = Path("results") / "gmbench.sqlite"
 SCHEMA_VERSION = "2"
 
-SCHEMA = """
+#: the cells table, declared once (column, SQL type): its CREATE TABLE, the insert (CELL_COLUMNS) and the
+#: upgrade of a store created by earlier code (a missing column is added on its next writable open, and
+#: reads NULL in earlier rows) all derive from this. A finished cell's row and a failed one's are built by
+#: ``gmbench.run.cell.Cell.row`` (the identity columns) plus the result columns.
+CELL_SCHEMA: tuple[tuple[str, str], ...] = (
+    ("key", "TEXT PRIMARY KEY"), ("run_id", "TEXT"), ("suite", "TEXT"), ("problem", "TEXT"), ("dim", "INTEGER"),
+    ("problem_config", "TEXT"), ("method", "TEXT"), ("label", "TEXT"), ("method_config", "TEXT"),
+    ("seed", "INTEGER"), ("budget", "TEXT"), ("device", "TEXT"), ("dtype", "TEXT"), ("version", "TEXT"),
+    ("status", "TEXT"), ("error", "TEXT"), ("stop_reason", "TEXT"),
+    ("final_energy", "REAL"), ("final_gap", "REAL"), ("final_dist", "REAL"), ("final_dist_nearest", "REAL"),
+    ("nearest_exact", "INTEGER"), ("min_dist", "REAL"), ("min_dist_nearest", "REAL"), ("avg_err_per_dim", "REAL"),
+    ("avg_err_per_dim_nearest", "REAL"), ("final_oob", "REAL"), ("final_t", "REAL"), ("n_candidates", "INTEGER"),
+    ("n_energy", "INTEGER"), ("n_grad", "INTEGER"), ("wall_s", "REAL"), ("harness_s", "REAL"),
+    ("overrun_s", "REAL"), ("started", "REAL"), ("ended", "REAL"), ("best_x", "BLOB"), ("summary", "TEXT"),
+    # fingerprint of the code that computed the cell (gmbench.store.identity) and the files it hashes
+    ("code", "TEXT"), ("code_files", "TEXT"),
+    # honest timing (gmbench.run.execute): the method's CPU time, its share of the cell's threads' time (the
+    # report marks time-budgeted cells below 0.8 as contended), the threads, the 1-minute load at start and end
+    ("cpu_s", "REAL"), ("cpu_util", "REAL"), ("threads", "INTEGER"), ("load_start", "REAL"), ("load_end", "REAL"),
+    # the cost ledger (gmbench.core.blackbox): evaluations charged against the budget (NULL for cells stored
+    # before it, whose charged evaluations equal n_energy) and the local minimisations a method completed
+    ("n_cost", "INTEGER"), ("n_local", "INTEGER"),
+    # how the method was isolated (gmbench.sandbox): NULL in the harness's process, else the confinement that
+    # held in its own process ("landlock+audit" or "audit")
+    ("sealed", "TEXT"),
+)
+#: the traces table, declared once likewise (``pred``: the prediction so far at each row, gmbench.run.recorder;
+#: NULL for rows stored before, whose predictions report/legacy.py derives)
+TRACE_SCHEMA: tuple[tuple[str, str], ...] = (
+    ("key", "TEXT"), ("idx", "INTEGER"), ("t", "REAL"), ("n_energy", "INTEGER"), ("n_grad", "INTEGER"),
+    ("energy", "REAL"), ("gap", "REAL"), ("dist", "REAL"), ("dist_nearest", "REAL"), ("oob", "REAL"),
+    ("scalars", "TEXT"), ("n_cost", "INTEGER"), ("pred", "INTEGER"),
+)
+
+
+def _create(table: str, schema: tuple[tuple[str, str], ...], extra: str = "") -> str:
+    return f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(f'{c} {t}' for c, t in schema)}{extra});\n"
+
+
+SCHEMA = _create("cells", CELL_SCHEMA) + _create("traces", TRACE_SCHEMA, ", PRIMARY KEY (key, idx)") + """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, suite TEXT, started REAL, ended REAL, status TEXT, manifest TEXT);
-CREATE TABLE IF NOT EXISTS cells (
-    key TEXT PRIMARY KEY, run_id TEXT, suite TEXT, problem TEXT, dim INTEGER, problem_config TEXT,
-    method TEXT, label TEXT, method_config TEXT, seed INTEGER, budget TEXT, device TEXT, dtype TEXT,
-    version TEXT, status TEXT, error TEXT, stop_reason TEXT,
-    final_energy REAL, final_gap REAL, final_dist REAL, final_dist_nearest REAL, nearest_exact INTEGER,
-    min_dist REAL, min_dist_nearest REAL, avg_err_per_dim REAL, avg_err_per_dim_nearest REAL,
-    final_oob REAL, final_t REAL, n_candidates INTEGER, n_energy INTEGER, n_grad INTEGER,
-    wall_s REAL, harness_s REAL, overrun_s REAL, started REAL, ended REAL, best_x BLOB, summary TEXT);
-CREATE TABLE IF NOT EXISTS traces (
-    key TEXT, idx INTEGER, t REAL, n_energy INTEGER, n_grad INTEGER, energy REAL, gap REAL,
-    dist REAL, dist_nearest REAL, oob REAL, scalars TEXT, PRIMARY KEY (key, idx));
 CREATE TABLE IF NOT EXISTS suite_cells (
     suite TEXT, slot TEXT, key TEXT, problem TEXT, dim INTEGER, problem_config TEXT, label TEXT,
     seed INTEGER, unavailable TEXT, updated REAL, PRIMARY KEY (suite, slot));
@@ -51,30 +79,10 @@ CREATE TABLE IF NOT EXISTS facts (kind TEXT, key TEXT, value TEXT, PRIMARY KEY (
 # Columns added after a table was first released: (table, column, type). A store created earlier gets
 # them on its next writable open (ALTER TABLE ... ADD COLUMN; existing rows read NULL there).
 ADDED_COLUMNS = [
-    ("cells", "code", "TEXT"),  # fingerprint of the gmbench source that computed the cell (core.env)
     ("claims", "lease_until", "REAL"),  # the claim expires then unless its holder renews it
-    # honest timing (gmbench.run.execute): the method's process CPU time, its share of the cell's
-    # threads' time (the report marks cells below 0.8 as contended), the torch threads, and the
-    # 1-minute load average at the cell's start and end; NULL for cells stored before
-    ("cells", "cpu_s", "REAL"),
-    ("cells", "cpu_util", "REAL"),
-    ("cells", "threads", "INTEGER"),
-    ("cells", "load_start", "REAL"),
-    ("cells", "load_end", "REAL"),
-    # the cost ledger (gmbench.core.blackbox): evaluations charged against the budget (an energy-and-
-    # gradient point costs the budget's grad_cost) and local minimisations a method completed; NULL for
-    # cells stored before, whose charged evaluations equal n_energy (grad_cost was always 1)
-    ("cells", "n_cost", "INTEGER"),
-    ("cells", "n_local", "INTEGER"),
-    ("traces", "n_cost", "INTEGER"),
-    # the files the cell's code identity hashes (gmbench.store.identity): stale marks per dependency
-    ("cells", "code_files", "TEXT"),
-    # the prediction so far at each trace row (gmbench.run.recorder: the one rule, applied when the cell
-    # is assessed); NULL for rows stored before, whose predictions report/legacy.py derives
-    ("traces", "pred", "INTEGER"),
-    # how the method was isolated (gmbench.sandbox): NULL in this process, else the confinement that held
-    # in its own process ("landlock+audit" or "audit")
-    ("cells", "sealed", "TEXT"),
+    # cells and traces: every column of CELL_SCHEMA / TRACE_SCHEMA that a store created earlier lacks
+    *(("cells", c, t) for c, t in CELL_SCHEMA if c != "key"),
+    *(("traces", c, t) for c, t in TRACE_SCHEMA if c not in ("key", "idx")),
 ]
 
 # A claim's lease: the holder renews it every LEASE_RENEW_S while the cell runs; a claim whose lease has
@@ -82,17 +90,8 @@ ADDED_COLUMNS = [
 LEASE_S = 60.0
 LEASE_RENEW_S = 10.0
 
-CELL_COLUMNS = [
-    "key", "run_id", "suite", "problem", "dim", "problem_config", "method", "label", "method_config",
-    "seed", "budget", "device", "dtype", "version", "status", "error", "stop_reason",
-    "final_energy", "final_gap", "final_dist", "final_dist_nearest", "nearest_exact",
-    "min_dist", "min_dist_nearest", "avg_err_per_dim", "avg_err_per_dim_nearest",
-    "final_oob", "final_t", "n_candidates", "n_energy", "n_grad",
-    "wall_s", "harness_s", "overrun_s", "started", "ended", "best_x", "summary", "code",
-    "cpu_s", "cpu_util", "threads", "load_start", "load_end", "n_cost", "n_local", "code_files", "sealed",
-]
-TRACE_COLUMNS = ["key", "idx", "t", "n_energy", "n_grad", "energy", "gap", "dist", "dist_nearest", "oob", "scalars",
-                 "n_cost", "pred"]
+CELL_COLUMNS = [c for c, _ in CELL_SCHEMA]
+TRACE_COLUMNS = [c for c, _ in TRACE_SCHEMA]
 
 
 # Filesystems whose locks SQLite cannot rely on (https://www.sqlite.org/faq.html#q5, "SQLite over a
@@ -307,9 +306,10 @@ class Store:
                 for statement in SCHEMA.split(";"):  # not executescript(): it would commit mid-transaction
                     if statement.strip():
                         self.db.execute(statement)
+                have = {t: {r[1] for r in self.db.execute(f"PRAGMA table_info({t})")}
+                        for t in {table for table, _, _ in ADDED_COLUMNS}}
                 for table, column, kind in ADDED_COLUMNS:
-                    have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
-                    if column not in have:
+                    if column not in have[table]:
                         self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
                 row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
