@@ -486,8 +486,12 @@ def show(
               markup=False, highlight=False)
     for k in ("key", "suite", "problem_config", "method_config", "seed", "budget", "device", "dtype", "status",
               "error", "stop_reason", "final_energy", "final_dist", "final_dist_nearest", "min_dist",
-              "avg_err_per_dim", "n_energy", "n_grad", "n_cost", "n_local", "wall_s", "harness_s", "overrun_s"):
-        out.print(f"{k:>18}: {row.get(k)}", markup=False, highlight=False)
+              "avg_err_per_dim", "n_energy", "n_grad", "n_cost", "n_local", "wall_s", "harness_s", "overrun_s",
+              "threads", "cpu_util", "sealed"):
+        value = row.get(k)
+        if k == "sealed":
+            value = value or "no (the harness's process)"
+        out.print(f"{k:>18}: {value}", markup=False, highlight=False)
     t = Table(title=f"trace ({len(trace)} candidates)")
     names = ["t", "n_energy", "n_grad", "n_cost", "energy", "gap", "dist", "dist_nearest", "oob"]
     for n in names + ["scalars"]:

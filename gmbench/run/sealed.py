@@ -100,6 +100,10 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def _since(now: float | None, then: float) -> float | None:
+    return None if now is None else max(now - then, 0.0)
+
+
 def method_module(method: Any) -> str:
     """The method's module as the child imports it: a plugin file's path, else the dotted name."""
     mod = sys.modules.get(type(method).__module__)
@@ -203,6 +207,7 @@ class Session:
         """Run the method to its end: (status, stop reason, error, the child's CPU seconds)."""
         if self.early is not None:
             return "failed", *self.early, None
+        cpu_go = _cpu_seconds(self.pid) or 0.0  # the child's set-up (confinement, imports) is not the method's
         P.send(self.sock, P.GO)
         graphs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         spent_at: float | None = None  # method time when the parent first answered EXHAUSTED
@@ -213,7 +218,7 @@ class Session:
             try:
                 msg = self._recv(None if math.isinf(deadline) else deadline - clock.elapsed())
             except socket.timeout:
-                cpu = _cpu_seconds(self.pid)
+                cpu = _since(_cpu_seconds(self.pid), cpu_go)
                 self.kill()
                 over = clock.elapsed() - (bb.budget.time_s if spent_at is None else spent_at)
                 what = "its time budget" if spent_at is None else "its budget was spent"
@@ -232,7 +237,7 @@ class Session:
                 stop = stop if stop in STOPS else "error"
                 if stop == "error":
                     status, error = "failed", printable(str(info.get("error") or "the method failed"))[:2000]
-                cpu = _cpu_seconds(self.pid)
+                cpu = _since(_cpu_seconds(self.pid), cpu_go)
                 try:
                     P.send(self.sock, P.OK)
                 except OSError:
