@@ -1,5 +1,6 @@
-"""Reworded citations in recorded problem configurations keep the cell keys of stored results: the key
-hashes the first-recorded wording (gmbench.core.wording), the configuration carries the new one."""
+"""Cell keys hash a prose-free configuration (gmbench.run.cell.key_configuration): rewording a citation or
+a note changes no key, and the cells keyed when the prose was still hashed keep their keys through the
+frozen one-time mapping (FIRST_KEYED_PROSE)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,24 @@ def test_reworded_texts_keep_the_keys_they_were_stored_under(tmp_path):
             seen.add(k)
         assert c.key == _key_before_rewording(c)
     assert seen == set(FIRST_RECORDED)
+
+
+def test_rewording_prose_changes_no_key_and_a_new_note_enters_none(tmp_path, monkeypatch):
+    import importlib.util
+
+    from gmbench.run.cell import cell_key
+
+    assert importlib.util.find_spec("gmbench.core.wording") is None  # the registry of old wordings is gone
+    path = tmp_path / "wording.yaml"
+    path.write_text(SUITE)
+    cells = expand(load_suite(str(path)), "cpu")
+    before = [c.key for c in cells]
+    for c in cells:  # reword every prose field and add a note: no key moves
+        for k in FIRST_RECORDED:
+            if c.problem_config.get(k):
+                c.problem_config[k] = "entirely different wording"
+        c.problem_config["citation_note"] = "a new note"
+        assert cell_key(c) == before[cells.index(c)]
+    c = cells[0]  # a change of substance still does
+    c.problem_config["f_star"] = -1.0
+    assert cell_key(c) != before[0]

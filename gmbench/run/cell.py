@@ -16,7 +16,6 @@ from typing import Any
 from gmbench import __version__
 from gmbench.core.blackbox import Budget
 from gmbench.core.errors import GmbenchError
-from gmbench.core.wording import as_first_recorded
 from gmbench.methods import METHODS, make_method
 from gmbench.problems import make_problem
 from gmbench.store.sqlite import config_json
@@ -156,6 +155,31 @@ def expand(suite: Any, device: str, budget: Budget | None = None, seeds: list[in
     return cells
 
 
+#: The one-time key mapping. Cells keyed before keys became prose-free hashed the prose these two fields
+#: carried then (an LJ cluster's reference-table citation, the binary cluster's best-known note); their keys
+#: hash that first-keyed text, whatever the configuration says now, so every stored key stays valid. Frozen:
+#: it never grows (new prose goes in ``*_note`` fields, which no key hashes). The texts are key material,
+#: never shown; they name a file of the project's first design notes, not a public source.
+FIRST_KEYED_PROSE = {
+    "reference_table": "ccd-lj-2025.1 (atoms.md §2: N = 13, 19, 26, 38, 55, 75, 98, 100, 147, 150)",
+    "best_known_note": "no certified global minimum; -650.64 is a loose BH upper bound (atoms.md §3.1), not a reference",
+}
+
+
+def key_configuration(config: dict[str, Any]) -> dict[str, Any]:
+    """What a cell key hashes of a problem configuration: the configuration without its prose, so that
+    rewording a citation or a note never changes a key. Prose is any ``*_note`` field (a problem that
+    records prose names it so), and the fields of :data:`FIRST_KEYED_PROSE`, which hash their first-keyed
+    text when present."""
+    out: dict[str, Any] = {}
+    for k, v in config.items():
+        if k in FIRST_KEYED_PROSE:
+            out[k] = FIRST_KEYED_PROSE[k] if v is not None else None
+        elif not k.endswith("_note"):
+            out[k] = v
+    return out
+
+
 def cell_key(cell: Cell) -> str:
     """The cell's identity in the store: a hash of what it computes (problem configuration, method and
     resolved parameters, seed, budget, dtype, device type, and the package version, which stays 0.1.0
@@ -163,7 +187,7 @@ def cell_key(cell: Cell) -> str:
     its code identity (gmbench.store.identity, stored with every cell, per dependency), which the
     report marks and ``gmbench run --rerun-stale`` acts on."""
     payload = {
-        "problem": as_first_recorded(cell.problem_config),  # reworded citations keep their keys
+        "problem": key_configuration(cell.problem_config),  # prose-free: rewording keeps every key
         "method": {"name": cell.method_config["name"], "params": cell.method_config["params"]},
         "seed": cell.seed,
         "budget": cell.budget.as_dict(),

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from gmbench.core.errors import GmbenchError
-from gmbench.core.wording import keep_key_wording
 from gmbench.physics import md
 import torch
 from torch import Tensor
@@ -29,11 +28,8 @@ from gmbench.problems.base import Properties
 
 # what an unconverged basin-hopping run (random start, position moves and A<->B swaps, T = 0.8, a few
 # CPU-minutes) reached for eps_AB = 1.5: an upper bound, never a reference minimum
-BEST_KNOWN_NOTE = keep_key_wording(
-    "no certified global minimum; -650.64 is a loose upper bound from a short basin-hopping run (position "
-    "moves and A<->B swaps, T = 0.8), not a reference",
-    # (the wording first recorded in cell keys, kept verbatim so that stored keys stay valid; never shown)
-    "no certified global minimum; -650.64 is a loose BH upper bound (atoms.md §3.1), not a reference")
+BEST_KNOWN_NOTE = ("no certified global minimum; -650.64 is a loose upper bound from a short basin-hopping run "
+                   "(position moves and A<->B swaps, T = 0.8), not a reference")
 
 BINARY_CLUSTER_PROPERTIES = Properties(
     continuous=True, differentiable=True, multimodal=True, global_min_defined=True, unique_minimizer=False,
@@ -95,7 +91,7 @@ def make_binary_lj_cluster(p: BinaryLJParams, dim: int | None, bounds: Any) -> A
         "system": "binary-lj-cluster", "potential": "lennard-jones", "sigma": 1.0,
         "epsilon": [[1.0, eps_ab], [eps_ab, eps_bb]], "cutoff": None, "space": "free",
         "composition": "80:20", "species_order": "(8A,2B) repeated", "f_star": None,
-        # recorded text (in the cell key, which hashes its first-recorded wording): what basin hopping found
+        # what basin hopping found (prose: cell keys do not hash it, gmbench.run.cell.key_configuration)
         "best_known_note": BEST_KNOWN_NOTE,
         "starts": start_cfg,
     }

@@ -24,16 +24,12 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
-from gmbench.core.wording import keep_key_wording
 from gmbench.physics.potentials import lj_cluster_energy
 from gmbench.optim.relax import lbfgs_relax
 
-# recorded in every LJ problem's configuration (so in cell keys, which hash the first-recorded wording)
-CCD_TABLE_VERSION = keep_key_wording(
-    "ccd-lj-2025.1 (Cambridge Cluster Database, Wales & Doye, J. Phys. Chem. A 101, 5111 (1997): "
-    "N = 13, 19, 26, 38, 55, 75, 98, 100, 147, 150)",
-    # (the wording first recorded in cell keys, kept verbatim so that stored keys stay valid; never shown)
-    "ccd-lj-2025.1 (atoms.md §2: N = 13, 19, 26, 38, 55, 75, 98, 100, 147, 150)")
+# recorded in every LJ problem's configuration (prose: cell keys do not hash it, gmbench.run.cell.key_configuration)
+CCD_TABLE_VERSION = ("ccd-lj-2025.1 (Cambridge Cluster Database, Wales & Doye, J. Phys. Chem. A 101, 5111 (1997): "
+                     "N = 13, 19, 26, 38, 55, 75, 98, 100, 147, 150)")
 
 CCD_ENERGIES: dict[int, float] = {
     13: -44.326801,
