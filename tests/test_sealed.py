@@ -292,3 +292,21 @@ def test_kill_9_of_a_sealed_run_leaves_no_process_and_loses_no_cell(tmp_path):
     with sqlite3.connect(store) as db:
         rows = db.execute("SELECT key, status FROM cells").fetchall()
     assert len(rows) == 3 == len({k for k, _ in rows}) and all(s == "done" for _, s in rows)
+
+
+def test_sealed_runs_refuse_cuda_and_other_platforms_in_one_line(tmp_path, monkeypatch):
+    from gmbench.core.errors import GmbenchError
+    from gmbench.run.api import select_cells
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: s\nbudget: {evals: 10}\nproblems: [{name: sphere, dim: 3}]\nmethods: [random-search]\n")
+    monkeypatch.setattr(sys, "platform", "darwin")
+    with pytest.raises(GmbenchError, match="need Linux"):
+        select_cells(str(suite), device="cpu", sealed=True)
+    monkeypatch.setattr(sys, "platform", "linux")
+    from gmbench.run.cell import make_cell
+    from gmbench.run.sealed import Session
+
+    cell = make_cell("sphere", "random-search", Budget(evals=10), dim=3, device="cuda:0")
+    with pytest.raises(GmbenchError, match="CPU-only"):
+        Session(cell, None, None)

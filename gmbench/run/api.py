@@ -56,6 +56,11 @@ def select_cells(suite: Any, device: str | None = None, budget: Budget | None = 
         pick = lambda k: in_shard(k, i, n)  # noqa: E731
     cells = expand(chosen, dev, budget, list(seeds) if seeds else None, threads=threads, pick=pick)
     if sealed or s.sealed:
+        import sys
+
+        if not sys.platform.startswith("linux"):
+            raise GmbenchError("sealed runs need Linux (shared-memory file descriptors, Landlock): run without "
+                               "--sealed here, or on a Linux machine")
         if not dev.startswith("cpu"):
             raise GmbenchError("sealed runs are CPU-only for now (batches cross through shared host memory; CUDA "
                                "IPC is not implemented): use --device cpu or run without --sealed")
