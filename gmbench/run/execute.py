@@ -44,8 +44,7 @@ def hard_deadline(clock: Clock, limit: float | None) -> Iterator[None]:
         signal.setitimer(signal.ITIMER_REAL, max(remaining, 0.01))
 
     def handler(signum: int, frame: Any) -> None:
-        if clock.elapsed() >= limit:
-            signal.setitimer(signal.ITIMER_REAL, 0.1)  # again and again, for a method that swallows it
+        if clock.elapsed() >= limit:  # once: a repeating alarm could hit the harness's own code after the method
             raise BudgetExhausted("killed")
         arm()
 
@@ -171,8 +170,8 @@ def _execute(cell: Cell) -> CellResult:
 def _run_here(method: Any, bb: BlackBox, inbox: Inbox, clock: Clock, limit: float | None
               ) -> tuple[str, str, str | None]:
     """Run the method in this process: (status, stop reason, error). A method still running past ``limit``
-    gets ``BudgetExhausted('killed')`` (SIGALRM, again every 0.1 s while it goes on); one that swallows
-    it is not stopped here (only a sealed run can do that) but its cell is marked ``overrun``."""
+    gets ``BudgetExhausted('killed')`` (SIGALRM, once); one that swallows it is not stopped here (only a
+    sealed run can stop it) but its cell is stored ``overrun``, not ``done``."""
     status, error, stop = "done", None, "finished"
     try:
         with catch_interrupts(), hard_deadline(clock, limit):  # a signal's KeyboardInterrupt is recorded as such
