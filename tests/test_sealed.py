@@ -134,7 +134,7 @@ def test_a_method_that_swallows_the_stop_is_killed_and_marked_overrun(hostile):
     t0 = time.perf_counter()
     res = execute(cell)
     took = time.perf_counter() - t0
-    assert res.row["status"] == "overrun" and res.row["stop_reason"] == "overrun"
+    assert res.row["status"] == "overrun" and res.row["stop_reason"] == "overrun", res.row["error"]
     assert "stopped" in res.row["error"]
     assert res.row["final_energy"] is not None  # its report before the budget ran out is kept
     assert took < 1.0 + 1.02 + 1.5 + 8.0  # budget + grace + SIGTERM wait, plus the child's start

@@ -18,7 +18,7 @@ from gmbench.core.blackbox import Budget
 from gmbench.core.errors import GmbenchError
 from gmbench.methods import METHODS, make_method
 from gmbench.problems import make_problem
-from gmbench.store.sqlite import config_json
+from gmbench.store.sqlite import CELL_COLUMNS, config_json
 
 #: torch intra-op threads per cell unless ``gmbench run --threads N`` says otherwise. One, because a
 #: cell's budget is wall-clock time and threads are part of it: with torch's default (one thread per
@@ -66,16 +66,23 @@ class Cell:
     sealed: bool = False
 
     def row(self, **result: Any) -> dict[str, Any]:
-        """The cell's store row: its identity (key, names, configurations, seed, budget, device, dtype,
-        version), written here once for every row (a finished cell's and a failed one's), and ``result``."""
-        return {
+        """The cell's store row, one value per column of the cells table (``CELL_SCHEMA``; unset columns
+        None): its identity (key, names, configurations, seed, budget, device, dtype, version), written here
+        once for every row (a finished cell's and a failed one's), and ``result``, whose names must be
+        columns (a misspelt one is an error, not a silently dropped value)."""
+        unknown = set(result) - set(CELL_COLUMNS)
+        if unknown:
+            raise ValueError(f"not columns of the cells table: {', '.join(sorted(unknown))}")
+        row = dict.fromkeys(CELL_COLUMNS)
+        row.update({
             "key": self.key, "suite": self.suite, "problem": self.problem_config.get("name"),
             "dim": self.problem_config.get("dim"), "problem_config": config_json(self.problem_config),
             "method": self.method.name, "label": self.method.label,
             "method_config": config_json(self.method_config), "seed": self.seed,
             "budget": json.dumps(self.budget.as_dict()), "device": self.device, "dtype": self.dtype,
             "version": __version__, **result,
-        }
+        })
+        return row
 
     @property
     def label(self) -> str:

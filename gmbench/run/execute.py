@@ -20,6 +20,7 @@ from gmbench.methods import make_method
 from gmbench.problems import make_problem
 from gmbench.run.recorder import Inbox, Recorder
 from gmbench.run.cell import Cell
+from gmbench.store.sqlite import CELL_COLUMNS
 from gmbench.run.signals import catch_interrupts, delivered
 
 
@@ -159,7 +160,7 @@ def _execute(cell: Cell) -> CellResult:
         "ended": time.time(),
         "best_x": rec.best_x.numpy() if rec.best_x is not None else None,
         "summary": json.dumps({k: v for k, v in summary.items()}, default=float),
-        **{k: v for k, v in summary.items() if k != "nearest_exact"},
+        **{k: v for k, v in summary.items() if k in CELL_COLUMNS and k != "nearest_exact"},  # the rest: summary
         "nearest_exact": int(summary.get("nearest_exact", True)),
     })
     trace = [(r.t, r.n_energy, r.n_grad, _f(r.energy), _f(r.gap), r.dist, r.dist_nearest, r.oob,

@@ -163,7 +163,11 @@ class Session:
 
     # ---- plumbing -------------------------------------------------------------------------------
     def _recv(self, timeout: float | None) -> tuple | None:
-        self.sock.settimeout(None if timeout is None else max(timeout, 0.0))
+        """The child's next message, waiting at most ``timeout`` seconds (``socket.timeout`` after that; a
+        deadline already past times out at once: a zero timeout would make the socket non-blocking)."""
+        if timeout is not None and timeout <= 0:
+            raise socket.timeout("deadline passed")
+        self.sock.settimeout(timeout)
         return P.recv(self.sock)
 
     def kill(self) -> None:
