@@ -131,13 +131,11 @@ def hostile():
 def test_a_method_that_swallows_the_stop_is_killed_and_marked_overrun(hostile):
     cell = make_cell("sphere", "stubborn", Budget(time_s=1.0), dim=3, method_params={"seconds": 120.0})
     cell.sealed = True
-    t0 = time.perf_counter()
     res = execute(cell)
-    took = time.perf_counter() - t0
     assert res.row["status"] == "overrun" and res.row["stop_reason"] == "overrun", res.row["error"]
     assert "stopped" in res.row["error"]
     assert res.row["final_energy"] is not None  # its report before the budget ran out is kept
-    assert took < 1.0 + 1.02 + 1.5 + 8.0  # budget + grace + SIGTERM wait, plus the child's start
+    assert res.row["wall_s"] < 1.0 + 1.02 + 1.0 + 3.0  # budget + grace + SIGTERM's second, and room for load
 
 
 def test_a_method_that_goes_on_after_its_evaluations_are_spent_is_killed(hostile):
