@@ -308,3 +308,61 @@ def test_sealed_runs_refuse_cuda_and_other_platforms_in_one_line(tmp_path, monke
     cell = make_cell("sphere", "random-search", Budget(evals=10), dim=3, device="cuda:0")
     with pytest.raises(GmbenchError, match="CPU-only"):
         Session(cell, None, None)
+
+
+# ---- method files: methods the harness never imports ----------------------------------------------------
+SNEAKY = Path(__file__).parent / "redteam" / "sneaky.py"
+
+
+def test_a_method_file_is_described_by_a_child_never_imported_here():
+    import os
+
+    from gmbench.core.errors import GmbenchError
+    from gmbench.methods import make_method
+    from gmbench.run.method_files import load_method_files
+
+    load_method_files([str(SNEAKY)])
+    assert "GMBENCH_SNEAKY_IMPORTED_HERE" not in os.environ  # its module-level code never ran in this process
+    assert not [m for m in sys.modules if m.startswith("gmbench_plugin_sneaky")]
+    m = make_method("sneaky", {"batch_size": 16})
+    assert m.params() == {"batch_size": 16, "scale": 1.0} and m.batch_points() == 16
+    with pytest.raises(GmbenchError, match="unknown parameter 'bach_size'"):
+        make_method("sneaky", {"bach_size": 16})
+    with pytest.raises(GmbenchError, match="batch_size"):
+        make_method("sneaky", {"batch_size": "sixteen"})
+    with pytest.raises(RuntimeError, match="runs only sealed"):  # the stand-in never runs here
+        make_method("sneaky", {}).run(None, None)
+    cell = make_cell("sphere", "sneaky", Budget(evals=100), dim=3)
+    cell.sealed = True
+    res = execute(cell)
+    assert res.row["status"] == "done" and res.row["sealed"], res.row["error"]
+
+
+def test_import_time_code_of_a_plugin_reads_the_secret_but_a_method_file_cannot(tmp_path):
+    import json
+    import shutil
+    import sqlite3
+
+    shutil.copy(SNEAKY, tmp_path / "sneaky.py")
+    looted = {}
+    for key in ("plugins", "method_files"):
+        suite = tmp_path / f"{key}.yaml"
+        suite.write_text(f"name: mf\nsecret: do-not-leak-me\nbudget: {{evals: 100}}\ndtype: float64\n"
+                         f"problems: [{{name: sphere, dim: 3, instances: [1]}}]\nmethods: [sneaky]\n{key}: [sneaky.py]\n")
+        store = tmp_path / f"{key}.sqlite"
+        proc = subprocess.run([sys.executable, "-m", "gmbench", "run", "--suite", str(suite), "--store", str(store),
+                               "-q"], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        with sqlite3.connect(store) as db:
+            scalars = db.execute("SELECT scalars FROM traces LIMIT 1").fetchone()[0]
+            looted[key] = (json.loads(scalars)["looted"], db.execute("SELECT sealed FROM cells").fetchone()[0])
+    assert looted["plugins"] == (1.0, None)  # imported by the harness: its import-time code read the suite file
+    assert looted["method_files"][0] == 0.0 and looted["method_files"][1]  # read only by a confined child
+
+
+def test_a_missing_method_file_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "gmbench", "run", "--suite", "smoke", "--store",
+                           str(tmp_path / "x.sqlite"), "--method-file", str(tmp_path / "nope.py")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and (proc.stdout + proc.stderr).count("error:") == 1
+    assert "method file not found" in proc.stdout + proc.stderr and not (tmp_path / "x.sqlite").exists()

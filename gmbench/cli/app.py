@@ -146,6 +146,9 @@ def run(
                                           "each cell, part of its key when not 1)."),
     sealed: bool = typer.Option(False, "--sealed", help="Run each method in its own confined process that reaches "
                                 "nothing but its BlackBox (same results; for leaderboards and third-party methods)."),
+    method_file: Optional[List[str]] = typer.Option(None, "--method-file", help="A .py file of methods that this "
+                                                    "process never imports: only sealed children read it (implies "
+                                                    "--sealed; repeatable)."),
     executor: str = typer.Option("local", "--executor", help="local (one cell after another here) or ray "
                                  "(one Ray task per cell; pip install 'gmbench[ray]')."),
     address: Optional[str] = typer.Option(None, "--address", help="Ray cluster to use: auto or HOST:PORT "
@@ -159,6 +162,11 @@ def run(
     from gmbench.core.registry import load_plugins
 
     load_plugins(plugin)
+    if method_file:
+        from gmbench.run.method_files import load_method_files
+
+        method_file = load_method_files(list(method_file))
+        sealed = True
     from gmbench.run.api import select_cells
     from gmbench.run.executors import check_executor, parse_shard, run_suite_cells
     from gmbench.store.sqlite import Store
@@ -221,7 +229,8 @@ def run(
         ray_opts: dict[str, Any] = {}
         if executor == "ray":  # workers load the same plugins; .py paths made absolute for them
             specs = [str(Path(p).resolve()) if p.endswith(".py") else p for p in (plugin or [])]
-            ray_opts = {"address": address, "resources": s.resources, "plugins": s.plugins + specs}
+            ray_opts = {"address": address, "resources": s.resources, "plugins": s.plugins + specs,
+                        "method_files": s.method_files + list(method_file or [])}
         counts = run_suite_cells(cells, st, s.name, dev, executor, retry_failed=retry_failed, on_event=on_event,
                                  rerun_stale=rerun_stale, suite=s, **ray_opts)
     console.print(", ".join(f"{v} {k}" for k, v in counts.items() if v), highlight=False)

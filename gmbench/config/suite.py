@@ -89,6 +89,7 @@ class Suite:
     plugins: list[str] = field(default_factory=list)  # plugin modules / absolute .py paths, loaded at parse
     warnings: list[str] = field(default_factory=list)  # settings that have no effect, said once by `run`
     sealed: bool = False  # run every method in its own confined process (gmbench.sandbox; `gmbench run --sealed`)
+    method_files: list[str] = field(default_factory=list)  # methods only sealed children import (absolute paths)
 
 
 def find_suite(name_or_path: str) -> Path:
@@ -254,7 +255,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     if not isinstance(data, dict):
         raise GmbenchError(f"{path}: a suite must be a YAML mapping")
     _check_keys(path, data, {"name", "description", "device", "dtype", "seeds", "budget", "problems", "methods",
-                             "secret", "targets", "resources", "plugins", "sealed"}, "suite")
+                             "secret", "targets", "resources", "plugins", "sealed", "method_files"}, "suite")
     for req in ("budget", "problems", "methods"):
         if req not in data:
             raise _err(path, data, None, f"missing required key {req!r}")
@@ -275,6 +276,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
         raise _err(path, data, "seeds", str(exc)) from None
     budget = _budget(path, data, "budget", data["budget"])
     plugins = _plugins(path, data)  # before any name is resolved: plugins may register problems and methods
+    method_files = _method_files(path, data)  # read by confined children only; their cells run sealed
     resources = _resources(path, data)
     secret = data.get("secret", "")
     if not isinstance(secret, str):
@@ -282,6 +284,7 @@ def parse_suite(data: Any, path: Path) -> Suite:
     sealed = data.get("sealed", False)
     if not isinstance(sealed, bool):
         raise _err(path, data, "sealed", f"sealed must be true or false, got {sealed!r}")
+    sealed = sealed or bool(method_files)
 
     _check_text(path, data, "name", data.get("name", path.stem), "suite name")
     _check_text(path, data, "description", data.get("description", ""), "description")
@@ -372,7 +375,8 @@ def parse_suite(data: Any, path: Path) -> Suite:
         warnings.append(f"{path}: secret has no effect: no problem entry has instances >= 1 (instance 0 is the "
                         "function as published)")
     return Suite(str(data.get("name", path.stem)), path, str(data.get("description", "")), device, dtype, seeds, budget, problems, methods,
-                 targets=targets, resources=resources, plugins=plugins, warnings=warnings, sealed=sealed)
+                 targets=targets, resources=resources, plugins=plugins, warnings=warnings, sealed=sealed,
+                 method_files=method_files)
 
 
 def _check_text(path: Path, d: Any, key: str, value: Any, what: str) -> None:
@@ -398,6 +402,22 @@ def _plugins(path: Path, data: Any) -> list[str]:
     except GmbenchError as exc:
         raise _err(path, data, "plugins", str(exc)) from exc
     return specs
+
+
+def _method_files(path: Path, data: Any) -> list[str]:
+    """``method_files: [my_method.py]``: methods the harness never imports (a confined child reads each file
+    and describes its methods; gmbench.run.method_files); relative to the suite file; implies ``sealed``."""
+    raw = data.get("method_files", [])
+    if not isinstance(raw, list) or not all(isinstance(s, str) and s.strip().endswith(".py") for s in raw):
+        raise _err(path, data, "method_files", f"method_files must be a list of .py paths, got {raw!r}")
+    if not raw:
+        return []
+    from gmbench.run.method_files import load_method_files
+
+    try:
+        return load_method_files([str((path.parent / s.strip()).resolve()) for s in raw])
+    except GmbenchError as exc:
+        raise _err(path, data, "method_files", str(exc)) from exc
 
 
 def _resources(path: Path, data: Any) -> dict[str, Any]:

@@ -55,7 +55,11 @@ def select_cells(suite: Any, device: str | None = None, budget: Budget | None = 
 
         pick = lambda k: in_shard(k, i, n)  # noqa: E731
     cells = expand(chosen, dev, budget, list(seeds) if seeds else None, threads=threads, pick=pick)
-    if sealed or s.sealed:
+    from gmbench.methods import METHODS
+
+    from_files = {m.name for m in s.methods if not METHODS.is_planned(m.name)
+                  and getattr(METHODS.get(m.name), "method_file", None)}
+    if sealed or s.sealed or from_files:  # a method file's method runs only sealed
         import sys
 
         if not sys.platform.startswith("linux"):
@@ -110,6 +114,7 @@ def run_suite(suite: Any, store: str | Path = "results/gmbench.sqlite", *, execu
 
     s, cells, dev, _ = select_cells(suite, **select)
     with contextlib.closing(Store(Path(store))) as st:
-        opts = {"resources": s.resources, "plugins": s.plugins} if executor == "ray" else {}
+        opts = ({"resources": s.resources, "plugins": s.plugins, "method_files": s.method_files}
+                if executor == "ray" else {})
         return run_suite_cells(cells, st, s.name, dev, executor, retry_failed=retry_failed, on_event=on_event,
                                rerun_stale=rerun_stale, suite=s, **opts)

@@ -176,12 +176,17 @@ def cell_resources(cell: Cell, overrides: dict[str, Any] | None = None) -> dict[
     return res
 
 
-def _ray_cell(cell: Cell, plugins: list[str]) -> tuple[dict[str, Any], list[tuple]]:
-    """Body of a Ray task, in a worker process: load the suite's plugins, run the cell (with its own
-    ``cell.threads`` torch threads, as everywhere), return row and trace."""
+def _ray_cell(cell: Cell, plugins: list[str], method_files: list[str] | None = None) -> tuple[dict[str, Any], list[tuple]]:
+    """Body of a Ray task, in a worker process: load the suite's plugins (and describe its method files, which
+    only sealed children import), run the cell (with its own ``cell.threads`` torch threads, as
+    everywhere), return row and trace."""
     from gmbench.core.registry import load_plugins
 
     load_plugins(plugins)
+    if method_files:
+        from gmbench.run.method_files import load_method_files
+
+        load_method_files(method_files)
     if cell.device.startswith("cuda"):
         cell.device = "cuda:0"  # Ray sets CUDA_VISIBLE_DEVICES to the GPU it assigned to this task
     return execute_here(cell)
@@ -231,6 +236,7 @@ def run_cells_ray(
     resources: dict[str, Any] | None = None,
     plugins: list[str] | None = None,
     max_retries: int = 2,
+    method_files: list[str] | None = None,
     suite: Any = None,
 ) -> dict[str, int]:
     """The ``ray`` executor: every pending cell becomes a Ray task; the driver (this process) stores results.
@@ -264,7 +270,8 @@ def run_cells_ray(
             if not run.admit(cell):
                 continue
             res = cell_resources(cell, resources)
-            ref = remote.options(max_retries=max_retries, retry_exceptions=False, **res).remote(cell, list(plugins or []))
+            ref = remote.options(max_retries=max_retries, retry_exceptions=False, **res).remote(
+                cell, list(plugins or []), list(method_files or []))
             pending[ref] = cell
             run.emit("start", cell, None)
         while pending:

@@ -106,6 +106,8 @@ def _since(now: float | None, then: float) -> float | None:
 
 def method_module(method: Any) -> str:
     """The method's module as the child imports it: a plugin file's path, else the dotted name."""
+    if getattr(type(method), "method_file", None):  # a method file: never imported here (gmbench.run.method_files)
+        return str(type(method).method_file)
     mod = sys.modules.get(type(method).__module__)
     name = type(method).__module__
     if name.startswith("gmbench_plugin_") and getattr(mod, "__file__", None):

@@ -62,6 +62,62 @@ class Assignment:
     scratch: str                 # a private directory it may write (removed by the parent afterwards)
 
 
+@dataclass
+class Survey:
+    """A child's other job: import a method file (confined) and describe what it registers, or resolve one
+    method configuration (:mod:`gmbench.run.method_files`)."""
+
+    path: str
+    allow_read: tuple[tuple[str, ...], tuple[str, ...]]
+    scratch: str
+    resolve: tuple[str, dict[str, Any]] | None = None  # (method name, parameters): answer its params() or error
+
+
+def _describe(cls: Any) -> dict[str, Any]:
+    import dataclasses
+
+    from gmbench.config.params import format_type
+
+    fields = []
+    for f in dataclasses.fields(cls):
+        if not f.init or f.name.startswith("_"):
+            continue
+        if f.default is not dataclasses.MISSING:
+            default: Any = {"value": f.default}
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            default = {"value": f.default_factory()}  # type: ignore[misc]
+        else:
+            default = None
+        fields.append({"name": f.name, "default": default, "type": format_type(f.type) if not isinstance(f.type, str)
+                       else f.type})
+    return {"class": cls.__name__, "fields": fields, "summaries": list(cls.summaries),
+            "plots": dataclasses.asdict(cls.plots) if cls.plots is not None else None,
+            "batch_fields": list(cls.BATCH_FIELDS), "presets": getattr(cls, "PRESETS", {}),
+            "preset_by_system": getattr(cls, "PRESET_BY_SYSTEM", {})}
+
+
+def survey(sock: socket.socket, job: "Survey") -> None:
+    """Confine, import the method file, answer with its methods' descriptions (or one resolved
+    configuration) as JSON; the parent reads nothing else from here."""
+    from gmbench.methods import METHODS, make_method
+    from gmbench.sandbox.confine import confine
+
+    confine(job.allow_read, job.scratch)
+    before = set(METHODS.names())
+    try:
+        _load_method_module(job.path)
+        if job.resolve is not None:
+            name, params = job.resolve
+            answer: dict[str, Any] = {"params": make_method(name, params).params()}
+        else:
+            answer = {"methods": {n: _describe(METHODS.get(n)) for n in sorted(set(METHODS.names()) - before)}}
+    except BaseException as exc:  # noqa: BLE001 - the parent reports it
+        answer = {"error": str(exc) if isinstance(exc, Exception) and type(exc).__name__ == "GmbenchError"
+                  else method_failure(exc)}
+    P.send(sock, P.DONE, tail=answer)
+    os._exit(0)
+
+
 class Link:
     """The child's end of the socket and the shared buffer; every remote call goes through here."""
 
@@ -251,6 +307,8 @@ def run_cell(sock: socket.socket) -> None:
     fd = msg[5][0]
     with os.fdopen(fd, "rb") as f:
         job: Assignment = pickle.load(f)  # written by the parent (trusted); the child never sends pickles
+    if isinstance(job, Survey):
+        survey(sock, job)
     torch.set_num_threads(job.threads)
     limits = threadpool_limits(limits=job.threads)
     protection = confine(job.allow_read, job.scratch)
