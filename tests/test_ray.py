@@ -157,3 +157,19 @@ def test_sealed_cells_on_ray_match_the_local_executor(local_ray, tmp_path):
         assert {r[0] for r in db.execute("SELECT sealed FROM cells")} <= {"landlock+audit", "audit"}
     finally:
         db.close()
+
+
+def test_method_files_on_ray_workers(local_ray, tmp_path):
+    """A method file's method on Ray: each worker describes the file in a confined child (never imports it)
+    and runs the cell sealed; the numbers equal a local sealed run."""
+    import shutil
+
+    shutil.copy(Path(__file__).parent / "redteam" / "sneaky.py", tmp_path / "sneaky.py")
+    suite = tmp_path / "mf.yaml"
+    suite.write_text("name: mf\nseeds: 1\nbudget: {evals: 300}\ndtype: float64\nproblems: [{name: sphere, dim: 4}]\n"
+                     "methods: [{name: sneaky, params: {batch_size: 8}}]\nmethod_files: [sneaky.py]\n")
+    args = ("run", "--suite", str(suite), "--quiet")
+    assert cli(*args, "--store", str(tmp_path / "local.sqlite")).exit_code == 0
+    res = cli(*args, "--store", str(tmp_path / "ray.sqlite"), "--executor", "ray")
+    assert res.exit_code == 0 and "1 done" in res.output, res.output
+    assert rows(tmp_path / "ray.sqlite") == rows(tmp_path / "local.sqlite")

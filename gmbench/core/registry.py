@@ -27,9 +27,10 @@ class Registry(Generic[T]):
         # names that are part of the design but not built yet: name -> why
         self.planned: dict[str, str] = {}
 
-    def register(self, name: str, item: T, aliases: tuple[str, ...] = ()) -> T:
+    def register(self, name: str, item: T, aliases: tuple[str, ...] = (), replace: bool = False) -> T:
+        """Register ``item`` under ``name``; ``replace``: over an item of that name (not an alias)."""
         key = self._norm(name)
-        if key in self._items or key in self._aliases:
+        if (key in self._items and not replace) or key in self._aliases:
             raise ValueError(f"{self.kind} {name!r} registered twice")
         self._items[key] = item
         self.planned.pop(key, None)

@@ -31,7 +31,7 @@ from gmbench.sandbox import protocol as P
 from gmbench.sandbox.child import Survey
 from gmbench.sandbox.confine import read_paths
 
-_RESOLVED: dict[tuple[str, str], dict[str, Any]] = {}
+_RESOLVED: dict[tuple[str, str, str], dict[str, Any]] = {}  # (file, method, configuration) -> params()
 
 
 def _ask(path: str, resolve: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -85,9 +85,11 @@ def load_method_files(paths: list[str]) -> list[str]:
         if not isinstance(methods, dict) or not methods:
             raise GmbenchError(f"method file {raw} registers no method")
         for name, desc in methods.items():
-            if name in METHODS.names():
+            earlier = METHODS.get(name) if name in METHODS else None
+            if earlier is not None and not getattr(earlier, "method_file", None):
                 raise GmbenchError(f"method file {raw}: method {name!r} is already registered")
-            METHODS.register(str(name), stand_in(str(name), desc, str(path), module.__name__))
+            # a method of another method file with this name (a copy of the file elsewhere): the later wins
+            METHODS.register(str(name), stand_in(str(name), desc, str(path), module.__name__), replace=True)
         module._gmbench_surveyed = True  # type: ignore[attr-defined]
     return out
 
@@ -118,7 +120,7 @@ def stand_in(name: str, desc: dict[str, Any], path: str, module: str) -> type[Me
 
     def __post_init__(self: Any) -> None:
         params = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        key = (name, json.dumps(params, sort_keys=True, default=str))
+        key = (path, name, json.dumps(params, sort_keys=True, default=str))
         if key not in _RESOLVED:
             answer = _ask(path, (name, params))
             if not isinstance(answer.get("params"), dict):
