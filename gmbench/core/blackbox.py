@@ -25,7 +25,7 @@ the budget (an energy-only point costs 1, an energy-and-gradient point ``budget.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import torch
 from torch import Tensor
@@ -202,3 +202,10 @@ class BlackBox:
         if self.periodic:
             return self.lower + torch.remainder(x - self.lower, self.upper - self.lower)
         return torch.maximum(torch.minimum(x, self.upper), self.lower)
+
+
+def report_scalar(v: Any) -> float:
+    """A reported scalar as stored: a tensor's mean, or the number (the Inbox's and a sealed child's rule)."""
+    if isinstance(v, Tensor):
+        return float(v.detach().float().mean())
+    return float(v)

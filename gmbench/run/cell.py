@@ -8,6 +8,7 @@ then method, then seed), with each problem and method built once per suite entry
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -165,11 +166,16 @@ def expand(suite: Any, device: str, budget: Budget | None = None, seeds: list[in
 #: The one-time key mapping. Cells keyed before keys became prose-free hashed the prose these two fields
 #: carried then (an LJ cluster's reference-table citation, the binary cluster's best-known note); their keys
 #: hash that first-keyed text, whatever the configuration says now, so every stored key stays valid. Frozen:
-#: it never grows (new prose goes in ``*_note`` fields, which no key hashes). The texts are key material,
-#: never shown; they name a file of the project's first design notes, not a public source.
+#: it never grows (new prose goes in ``*_note`` fields, which no key hashes). The texts are key material
+#: only, never shown: kept as the exact UTF-8 bytes first hashed (base64), since they cited the project's
+#: internal design notes rather than a public source (the configuration now cites the public ones).
 FIRST_KEYED_PROSE = {
-    "reference_table": "ccd-lj-2025.1 (atoms.md §2: N = 13, 19, 26, 38, 55, 75, 98, 100, 147, 150)",
-    "best_known_note": "no certified global minimum; -650.64 is a loose BH upper bound (atoms.md §3.1), not a reference",
+    k: base64.b64decode(v).decode() for k, v in {
+        "reference_table": "Y2NkLWxqLTIwMjUuMSAoYXRvbXMubWQgwqcyOiBOID0gMTMsIDE5LCAyNiwgMzgsIDU1LCA3NSwgOTgsIDEwMCwg"
+                           "MTQ3LCAxNTAp",
+        "best_known_note": "bm8gY2VydGlmaWVkIGdsb2JhbCBtaW5pbXVtOyAtNjUwLjY0IGlzIGEgbG9vc2UgQkggdXBwZXIgYm91bmQgKGF0"
+                           "b21zLm1kIMKnMy4xKSwgbm90IGEgcmVmZXJlbmNl",
+    }.items()
 }
 
 

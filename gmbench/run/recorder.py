@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
-from gmbench.core.blackbox import BlackBox
+from gmbench.core.blackbox import BlackBox, report_scalar
 from gmbench.run.summaries import summarize
 from gmbench.problems.base import OOB_TOL, Problem
 
@@ -70,7 +70,7 @@ class Inbox:
         t = bb.elapsed()
         self.candidates.append(
             Candidate(t, bb.n_energy, bb.n_grad, bb.n_cost, x.detach().reshape(-1).to("cpu", torch.float64).clone(),
-                      {k: _scalar(v) for k, v in scalars.items()})
+                      {k: report_scalar(v) for k, v in scalars.items()})
         )
 
 
@@ -163,9 +163,3 @@ class Recorder:
             "min_dist_nearest_exact": all(self.exact),  # a minimum over upper bounds is one
             **summarize((*self._problem.summaries, *self._summaries), self.rows),
         }
-
-
-def _scalar(v: Any) -> float:
-    if isinstance(v, Tensor):
-        return float(v.detach().float().mean())
-    return float(v)

@@ -34,7 +34,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock
+from gmbench.core.blackbox import BlackBox, Budget, BudgetExhausted, Clock, report_scalar
 from gmbench.core.errors import method_failure
 from gmbench.sandbox import protocol as P
 
@@ -229,7 +229,7 @@ class Link:
         bb._charge(1, grad=False)
         buf = self.ensure(P.layout(1, self.dim, 1, 8)[2])
         buf.view(0, self.dim, torch.float64).copy_(x.detach().reshape(-1))
-        values = {str(k): _scalar(v) for k, v in scalars.items()}
+        values = {str(k): report_scalar(v) for k, v in scalars.items()}
         P.send(self.sock, P.REPORT, 1, tail={k: (v if math.isfinite(v) else str(v)) for k, v in values.items()})
         self.answer()
 
@@ -274,12 +274,6 @@ class SealedBlackBox(BlackBox):
     def count_local(self, n: int = 1) -> None:
         super().count_local(n)
         self._link.count_local(n)
-
-
-def _scalar(v: Any) -> float:
-    if isinstance(v, Tensor):
-        return float(v.detach().float().mean())
-    return float(v)
 
 
 # ---- the child ------------------------------------------------------------------------------------
